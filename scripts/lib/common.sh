@@ -118,3 +118,26 @@ bo_count_line() {
     printf '%s %s\n' "$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')" \
                      "$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')"
 }
+
+# bo_build: autogen + out-of-tree configure in build/ + make. Extra configure options come from
+# $BOXOFFICE_CONFIGURE_FLAGS. Output goes to stdout/stderr.
+bo_build() {
+    local root=$BOXOFFICE_ROOT build=${BOXOFFICE_BUILD_DIR:-$BOXOFFICE_ROOT/build}
+    if [ -f "$root/config.status" ] && [ "$build" != "$root" ]; then
+        bo_warn "the source tree is configured in place ($root/config.status); an out-of-tree build needs 'make distclean' there first"
+        return 1
+    fi
+    if [ ! -x "$root/configure" ] || [ "$root/configure.ac" -nt "$root/configure" ] ||
+       { [ -f "$root/Makefile.am" ] && [ "$root/Makefile.am" -nt "$root/Makefile.in" ]; }; then
+        bo_log "build: ./autogen.sh"
+        (cd "$root" && ./autogen.sh) || return 1
+    fi
+    mkdir -p "$build"
+    if [ ! -f "$build/Makefile" ]; then
+        bo_log "build: configure ${BOXOFFICE_CONFIGURE_FLAGS:-}"
+        # shellcheck disable=SC2086
+        (cd "$build" && "$root/configure" ${BOXOFFICE_CONFIGURE_FLAGS:-}) || return 1
+    fi
+    bo_log "build: make -j2 (in $build)"
+    make -C "$build" -j2 || return 1
+}
