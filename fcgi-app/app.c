@@ -1,0 +1,104 @@
+/* app.c: a worker's handler context and the route table. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "app.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "redis_conn.h"
+#include "request.h"
+#include "response.h"
+#include "router.h"
+#include "xmalloc.h"
+
+static const struct route routes[] = {
+	{ "GET", "/api/health", handle_health, "health" },
+	{ "GET", "/api/ready", handle_ready, "ready" },
+	{ "GET", "/api/_debug/sleep", handle_debug_sleep, "debug_sleep" },
+};
+
+const struct route *
+app_routes(size_t *n)
+{
+	*n = sizeof routes / sizeof routes[0];
+	return (routes);
+}
+
+struct app *
+app_new(const struct bo_conf *conf, int slot)
+{
+	struct app	*app = xcalloc(1, sizeof *app);
+
+	app->conf = conf;
+	app->slot = slot;
+	app->db = db_new(conf);
+	app->redis = redis_conn_new(conf);
+	/* Latencies read better as 0.517 than 0.51700000000000002. */
+	json_c_set_serialization_double_format("%.3f", JSON_C_OPTION_GLOBAL);
+	return (app);
+}
+
+void
+app_free(struct app *app)
+{
+	if (app == NULL)
+		return;
+	db_free(app->db);
+	redis_conn_free(app->redis);
+	free(app);
+}
+
+void
+app_warm_up(struct app *app)
+{
+	char	err[512];
+
+	if (db_get(app->db, err, sizeof err) == NULL)
+		log_warn("worker start: database not reachable yet: %s", err);
+	if (redis_conn_get(app->redis, true, err, sizeof err) == NULL)
+		log_warn("worker start: redis not reachable yet: %s", err);
+}
+
+static void
+log_failure(struct app *app, const char *what, const char *detail, int status)
+{
+	struct json_object	*f = json_object_new_object();
+
+	if (app->req != NULL) {
+		json_object_object_add(f, "requestId",
+		    json_object_new_string(app->req->request_id));
+		json_object_object_add(f, "method",
+		    json_object_new_string(app->req->method));
+		json_object_object_add(f, "path",
+		    json_object_new_string(app->req->path));
+	}
+	json_object_object_add(f, "status", json_object_new_int(status));
+	json_object_object_add(f, "detail",
+	    json_object_new_string(detail != NULL ? detail : ""));
+	log_fields(LOG_LVL_ERROR, f, what);
+}
+
+void
+app_internal_error(struct app *app, struct response *resp, const char *what,
+    const char *detail)
+{
+	log_failure(app, what, detail, 500);
+	resp_error(resp, 500, "INTERNAL_SERVER_ERROR",
+	    "The server could not complete the request. Quote the request id "
+	    "when you report it.", NULL);
+}
+
+void
+app_unavailable(struct app *app, struct response *resp, const char *what,
+    const char *detail)
+{
+	log_failure(app, what, detail, 503);
+	resp_error(resp, 503, "SERVICE_UNAVAILABLE",
+	    "The service is temporarily unavailable. Retry later.", NULL);
+	resp_header(resp, "Retry-After", "1");
+}

@@ -1,0 +1,53 @@
+/*
+ * app.h: what a request handler sees of its worker.
+ *
+ * One struct app per worker process, created after fork. It owns the
+ * worker's database and Redis connections (app_free() closes them); the
+ * config belongs to the master's copy inherited at fork and is read-only.
+ */
+#ifndef BO_APP_H
+#define BO_APP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct bo_conf;
+struct db;
+struct redis_conn;
+struct request;
+struct response;
+struct route;
+
+struct app {
+	const struct bo_conf	*conf;
+	struct db		*db;
+	struct redis_conn	*redis;
+	int			 slot;		/* worker slot number */
+	uint64_t		 requests;	/* served by this worker */
+	const struct request	*req;		/* the one being served */
+};
+
+struct app	*app_new(const struct bo_conf *, int slot);
+void		 app_free(struct app *);
+/* Try both connections once so the first request does not pay for it. */
+void		 app_warm_up(struct app *);
+
+/* The route table (static storage); *n receives its length. */
+const struct route *app_routes(size_t *n);
+
+/*
+ * Answer 500 INTERNAL_SERVER_ERROR with a generic message and log what
+ * happened (the detail never reaches the client), tagged with the request id.
+ */
+void	 app_internal_error(struct app *, struct response *, const char *what,
+	    const char *detail);
+/* Answer 503 SERVICE_UNAVAILABLE with Retry-After, and log the detail. */
+void	 app_unavailable(struct app *, struct response *, const char *what,
+	    const char *detail);
+
+/* Handlers (health.c). */
+void	 handle_health(struct app *, struct request *, struct response *);
+void	 handle_ready(struct app *, struct request *, struct response *);
+void	 handle_debug_sleep(struct app *, struct request *, struct response *);
+
+#endif

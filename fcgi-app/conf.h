@@ -1,0 +1,119 @@
+/*
+ * conf.h: the daemon's configuration.
+ *
+ * One table (conf.c) lists every key with its type, bounds, default and
+ * whether a change needs a restart. Defaults are strings that go through the
+ * same setter as the file and the environment, so they cannot drift from the
+ * parser. Precedence: defaults, then the file, then BOXOFFICE_<KEY> variables.
+ *
+ * A struct bo_conf owns its strings; conf_free() releases them.
+ */
+#ifndef BO_CONF_H
+#define BO_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum reservation_strategy {
+	STRATEGY_GATE = 0,	/* Redis admission gate in front of the DB */
+	STRATEGY_EVENT_LOCK	/* the seed's per-event lock, done right */
+};
+
+struct bo_conf {
+	char	*path;			/* file loaded, or NULL */
+
+	/* Process model. */
+	char	*listen;		/* unix:/path, /path or host:port */
+	int	 listen_backlog;
+	int	 socket_mode;		/* unix socket permissions */
+	int	 workers;
+	int	 max_requests;		/* recycle a worker after this; 0 never */
+	char	*pid_file;
+	char	*log_file;		/* "" for stderr */
+	int	 log_level;		/* enum log_level */
+	int	 slow_request_ms;
+	int	 max_body_bytes;
+	int	 graceful_timeout_s;	/* SIGQUIT: wait this long, then TERM */
+	int	 terminate_timeout_ms;	/* SIGTERM: wait this long, then KILL */
+	int	 crash_loop_threshold;	/* abnormal exits ... */
+	int	 crash_loop_window_s;	/* ... within this window pause respawn */
+
+	/* MariaDB / Aurora. */
+	char	*mysql_host;
+	int	 mysql_port;
+	char	*mysql_socket;		/* "" to use TCP */
+	char	*mysql_user;
+	char	*mysql_password;
+	char	*mysql_database;
+	int	 mysql_connect_timeout_s;
+	int	 mysql_read_timeout_s;
+	int	 mysql_write_timeout_s;
+
+	/* Redis. */
+	char	*redis_host;
+	int	 redis_port;
+	char	*redis_password;
+	int	 redis_db;
+	int	 redis_connect_timeout_ms;
+	int	 redis_timeout_ms;
+	int	 redis_retry_interval_ms;	/* after a failure, skip Redis */
+
+	/* Application. */
+	char	*admin_token;		/* "" refuses every admin call */
+	int	 reservation_strategy;	/* enum reservation_strategy */
+	int	 inventory_shards;	/* shards for new events */
+	int	 cache_ttl_s;
+	int	 idempotency_ttl_s;
+	int	 reconcile_interval_s;	/* gate counter reconciliation */
+	bool	 debug_endpoints;	/* test-only routes under /api/_debug */
+};
+
+#define CONF_RESTART	0x1	/* a reload cannot change it */
+#define CONF_SECRET	0x2	/* never printed */
+
+enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL, CONF_ENUM, CONF_OCTAL };
+
+struct conf_key {
+	const char		*name;
+	enum conf_type		 type;
+	size_t			 offset;	/* into struct bo_conf */
+	const char		*def;		/* default, as the file spells it */
+	long			 min, max;	/* CONF_INT / CONF_OCTAL bounds */
+	const char *const	*values;	/* CONF_ENUM names, NULL-ended */
+	int			 flags;		/* CONF_RESTART | CONF_SECRET */
+};
+
+/* The key table; *n receives its length. Static storage. */
+const struct conf_key	*conf_keys(size_t *n);
+
+/* Fill c with the defaults. c must be zeroed or freed before. */
+void	 conf_defaults(struct bo_conf *c);
+/*
+ * Set one key from its text form. Returns 0, or -1 with "message" in err.
+ */
+int	 conf_set(struct bo_conf *, const char *key, const char *value,
+	    char *err, size_t errlen) __attribute__((warn_unused_result));
+/* Parse a file over c. Errors read "path:line: message". */
+int	 conf_load_file(struct bo_conf *, const char *path, char *err,
+	    size_t errlen) __attribute__((warn_unused_result));
+/* Apply BOXOFFICE_<KEY> variables from the environment. */
+int	 conf_apply_env(struct bo_conf *, char *err, size_t errlen)
+	    __attribute__((warn_unused_result));
+/* Checks that involve more than one key, or the listen address. */
+int	 conf_validate(const struct bo_conf *, char *err, size_t errlen)
+	    __attribute__((warn_unused_result));
+/*
+ * Defaults, file (if path is not NULL), environment and validation in one
+ * step. On failure c holds nothing to free.
+ */
+int	 conf_load(struct bo_conf *c, const char *path, char *err,
+	    size_t errlen) __attribute__((warn_unused_result));
+/*
+ * For a reload: copy restart-only values from old into new, logging each
+ * one that the new file tried to change.
+ */
+void	 conf_keep_restart_keys(struct bo_conf *newc,
+	    const struct bo_conf *old);
+void	 conf_free(struct bo_conf *);
+
+#endif

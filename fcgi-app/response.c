@@ -1,0 +1,181 @@
+/* response.c: envelopes and serialisation. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "response.h"
+#include "timeutil.h"
+#include "xmalloc.h"
+
+void
+resp_init(struct response *r)
+{
+	memset(r, 0, sizeof *r);
+}
+
+static void
+resp_clear_body(struct response *r)
+{
+	json_object_put(r->json);
+	r->json = NULL;
+	free(r->text);
+	r->text = NULL;
+	r->text_len = 0;
+	r->text_type = NULL;
+}
+
+void
+resp_free(struct response *r)
+{
+	int	i;
+
+	resp_clear_body(r);
+	for (i = 0; i < r->nheaders; i++) {
+		free(r->header_names[i]);
+		free(r->header_values[i]);
+	}
+	memset(r, 0, sizeof *r);
+}
+
+void
+resp_header(struct response *r, const char *name, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*value;
+
+	if (r->nheaders == RESP_MAX_HEADERS)
+		fatal("resp_header: more than %d headers", RESP_MAX_HEADERS);
+	va_start(ap, fmt);
+	if (vasprintf(&value, fmt, ap) == -1)
+		fatal("resp_header: out of memory");
+	va_end(ap);
+	r->header_names[r->nheaders] = xstrdup(name);
+	r->header_values[r->nheaders++] = value;
+}
+
+static void
+add_timestamp(struct json_object *o)
+{
+	char	ts[40];
+
+	time_iso8601_now(ts, sizeof ts);
+	json_object_object_add(o, "timestamp", json_object_new_string(ts));
+}
+
+void
+resp_success(struct response *r, int status, struct json_object *data,
+    const char *message)
+{
+	struct json_object	*o = json_object_new_object();
+
+	resp_clear_body(r);
+	json_object_object_add(o, "success", json_object_new_boolean(1));
+	json_object_object_add(o, "data", data);
+	json_object_object_add(o, "message",
+	    json_object_new_string(message != NULL ? message : "OK"));
+	add_timestamp(o);
+	r->status = status;
+	r->json = o;
+}
+
+void
+resp_error(struct response *r, int status, const char *code,
+    const char *message, struct json_object *details)
+{
+	struct json_object	*o = json_object_new_object();
+	struct json_object	*e = json_object_new_object();
+
+	resp_clear_body(r);
+	json_object_object_add(e, "code", json_object_new_string(code));
+	json_object_object_add(e, "message", json_object_new_string(message));
+	if (details != NULL)
+		json_object_object_add(e, "details", details);
+	json_object_object_add(o, "success", json_object_new_boolean(0));
+	json_object_object_add(o, "error", e);
+	add_timestamp(o);
+	r->status = status;
+	r->json = o;
+}
+
+void
+resp_text(struct response *r, int status, const char *content_type,
+    char *text, size_t len)
+{
+	resp_clear_body(r);
+	r->status = status;
+	r->text = text;
+	r->text_len = len;
+	r->text_type = content_type;
+}
+
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return ("OK");
+	case 201: return ("Created");
+	case 204: return ("No Content");
+	case 400: return ("Bad Request");
+	case 401: return ("Unauthorized");
+	case 403: return ("Forbidden");
+	case 404: return ("Not Found");
+	case 405: return ("Method Not Allowed");
+	case 409: return ("Conflict");
+	case 413: return ("Payload Too Large");
+	case 415: return ("Unsupported Media Type");
+	case 422: return ("Unprocessable Entity");
+	case 429: return ("Too Many Requests");
+	case 500: return ("Internal Server Error");
+	case 503: return ("Service Unavailable");
+	}
+	return ("Unknown");
+}
+
+char *
+resp_serialize(const struct response *r, const char *request_id, size_t *len)
+{
+	const char	*body = "", *type = "application/json";
+	size_t		 body_len = 0, head_len, i;
+	char		*head, *out;
+	FILE		*f;
+	int		 status = r->status != 0 ? r->status : 500;
+
+	if (r->json != NULL)
+		body = json_object_to_json_string_length(r->json,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		    &body_len);
+	else if (r->text != NULL) {
+		body = r->text;
+		body_len = r->text_len;
+		type = r->text_type;
+	}
+	if ((f = open_memstream(&head, &head_len)) == NULL)
+		fatal("resp_serialize: open_memstream failed");
+	fprintf(f, "Status: %d %s\r\n", status, http_reason(status));
+	if (status != 204)
+		fprintf(f, "Content-Type: %s%s\r\nContent-Length: %zu\r\n",
+		    type, strcmp(type, "application/json") == 0 ?
+		    "; charset=utf-8" : "", body_len);
+	fprintf(f, "X-Request-Id: %s\r\nCache-Control: no-store\r\n",
+	    request_id);
+	for (i = 0; i < (size_t)r->nheaders; i++)
+		fprintf(f, "%s: %s\r\n", r->header_names[i],
+		    r->header_values[i]);
+	fputs("\r\n", f);
+	if (fclose(f) != 0)
+		fatal("resp_serialize: out of memory");
+	if (status == 204)
+		body_len = 0;
+	out = xmalloc(head_len + body_len + 1);
+	memcpy(out, head, head_len);
+	memcpy(out + head_len, body, body_len);
+	out[head_len + body_len] = '\0';
+	free(head);
+	*len = head_len + body_len;
+	return (out);
+}

@@ -1,0 +1,264 @@
+/* worker.c: the FastCGI accept loop of one prefork worker. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+
+#include "app.h"
+#include "conf.h"
+#include "log.h"
+#include "request.h"
+#include "response.h"
+#include "router.h"
+#include "timeutil.h"
+#include "worker.h"
+
+static volatile sig_atomic_t	worker_quit;
+static volatile sig_atomic_t	worker_in_request;
+static volatile sig_atomic_t	worker_listen_fd = -1;
+
+/*
+ * SIGQUIT: finish the request in hand. When idle in accept(), closing the
+ * listening socket makes accept fail at once (php-fpm does the same), which
+ * also closes the window between checking the flag and blocking in accept.
+ */
+static void
+on_quit(int sig)
+{
+	int	saved = errno;
+
+	(void)sig;
+	worker_quit = 1;
+	if (!worker_in_request && worker_listen_fd >= 0) {
+		close(worker_listen_fd);
+		worker_listen_fd = -1;
+	}
+	errno = saved;
+}
+
+/* SIGTERM/SIGINT: stop now. */
+static void
+on_terminate(int sig)
+{
+	(void)sig;
+	_exit(0);
+}
+
+static void
+worker_signals(void)
+{
+	struct sigaction	sa;
+	sigset_t		empty;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	/*
+	 * SA_RESTART keeps reads and writes of a request in hand from failing
+	 * with EINTR; an idle accept() still ends because on_quit closes the
+	 * socket it waits on, and the restarted call gets EBADF.
+	 */
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = on_quit;
+	sigaction(SIGQUIT, &sa, NULL);
+	sa.sa_flags = 0;
+	sa.sa_handler = on_terminate;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	/* These are the master's business. Installed before FCGX_Init so
+	 * libfcgi keeps its hands off them. */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	sigemptyset(&empty);
+	sigprocmask(SIG_SETMASK, &empty, NULL);
+}
+
+static ssize_t
+fcgx_read(void *ctx, char *buf, size_t n)
+{
+	int	got;
+
+	got = FCGX_GetStr(buf, n > 1 << 20 ? 1 << 20 : (int)n, ctx);
+	return (got < 0 ? -1 : got);
+}
+
+static bool
+has_body_method(const char *m)
+{
+	return (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
+	    strcmp(m, "PATCH") == 0);
+}
+
+void
+worker_dispatch(struct app *app, struct request *req, struct response *resp,
+    ssize_t (*readfn)(void *, char *, size_t), void *readctx)
+{
+	const struct route	*routes, *route = NULL;
+	size_t			 nroutes;
+	char			 allow[64];
+	int			 status;
+
+	/*
+	 * Transport checks come before routing, as they would at any proxy:
+	 * an oversized or non-JSON body is refused whatever its target.
+	 */
+	if (req->content_length > (long long)app->conf->max_body_bytes) {
+		resp_error(resp, 413, "PAYLOAD_TOO_LARGE",
+		    "The request body is too large.", NULL);
+		return;
+	}
+	if (has_body_method(req->method) && (req->content_length > 0 ||
+	    req->content_type != NULL) && !request_is_json(req)) {
+		resp_error(resp, 415, "UNSUPPORTED_MEDIA_TYPE",
+		    "Send the body as application/json.", NULL);
+		return;
+	}
+	routes = app_routes(&nroutes);
+	switch (router_match(routes, nroutes, req, &route, allow,
+	    sizeof allow)) {
+	case ROUTE_NOT_FOUND:
+		resp_error(resp, 404, "NOT_FOUND", "No such route.", NULL);
+		return;
+	case ROUTE_BAD_METHOD:
+		resp_error(resp, 405, "METHOD_NOT_ALLOWED",
+		    "This route does not accept that method.", NULL);
+		resp_header(resp, "Allow", "%s", allow);
+		return;
+	case ROUTE_FOUND:
+		break;
+	}
+	if (has_body_method(req->method) && request_read_body(req, readfn,
+	    readctx, (size_t)app->conf->max_body_bytes, &status) == -1) {
+		if (status == 413)
+			resp_error(resp, 413, "PAYLOAD_TOO_LARGE",
+			    "The request body is too large.", NULL);
+		else
+			resp_error(resp, 400, "INVALID_REQUEST",
+			    "The request body could not be read.", NULL);
+		return;
+	}
+	route->handler(app, req, resp);
+	if (resp->status == 0)
+		app_internal_error(app, resp, "handler set no response",
+		    route->name);
+}
+
+static void
+log_request(struct app *app, const struct request *req, int status,
+    int64_t us)
+{
+	struct json_object	*f;
+	bool			 slow;
+
+	slow = us / 1000 >= app->conf->slow_request_ms &&
+	    app->conf->slow_request_ms > 0;
+	if (status < 500 && !slow)
+		return;
+	f = json_object_new_object();
+	json_object_object_add(f, "requestId",
+	    json_object_new_string(req->request_id));
+	json_object_object_add(f, "method", json_object_new_string(req->method));
+	json_object_object_add(f, "path", json_object_new_string(
+	    req->path != NULL ? req->path : ""));
+	json_object_object_add(f, "status", json_object_new_int(status));
+	json_object_object_add(f, "durationMs",
+	    json_object_new_double((double)us / 1000.0));
+	log_fields(status >= 500 ? LOG_LVL_ERROR : LOG_LVL_WARN, f,
+	    status >= 500 ? "request failed" : "slow request");
+}
+
+static void
+serve(struct app *app, FCGX_Request *fr)
+{
+	struct request	 req;
+	struct response	 resp;
+	char		 err[256], *out;
+	size_t		 len;
+	int64_t		 t0 = time_mono_us();
+
+	resp_init(&resp);
+	if (request_init(&req, fr->envp, err, sizeof err) == -1)
+		resp_error(&resp, 400, "INVALID_REQUEST", err, NULL);
+	else {
+		app->req = &req;
+		worker_dispatch(app, &req, &resp, fcgx_read, fr->in);
+		app->req = NULL;
+	}
+	out = resp_serialize(&resp, req.request_id, &len);
+	/* A client that went away is not an error worth more than a note. */
+	if (FCGX_PutStr(out, (int)len, fr->out) < 0)
+		log_debug("client went away before the response was written");
+	free(out);
+	log_request(app, &req, resp.status, time_mono_us() - t0);
+	request_free(&req);
+	resp_free(&resp);
+}
+
+void
+worker_main(const struct bo_conf *conf, int listen_fd, int slot)
+{
+	FCGX_Request	 fr;
+	struct app	*app;
+	int64_t		 started = time_mono_ms();
+
+	worker_signals();
+	/* Leave with the master, even when it is killed outright. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(0);
+	srandom((unsigned)(getpid() << 16) ^ (unsigned)time(NULL));
+	worker_listen_fd = listen_fd;
+
+	if (FCGX_Init() != 0) {
+		log_error("worker: FCGX_Init failed");
+		exit(WORKER_EXIT_FATAL);
+	}
+	if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_error("worker: FCGX_InitRequest failed");
+		exit(WORKER_EXIT_FATAL);
+	}
+	app = app_new(conf, slot);
+	app_warm_up(app);
+
+	while (!worker_quit) {
+		if (FCGX_Accept_r(&fr) < 0) {
+			if (worker_quit)
+				break;
+			log_error("worker: accept failed: %s", strerror(errno));
+			break;
+		}
+		worker_in_request = 1;
+		serve(app, &fr);
+		FCGX_Finish_r(&fr);
+		worker_in_request = 0;
+		app->requests++;
+		if (conf->max_requests > 0 &&
+		    app->requests >= (uint64_t)conf->max_requests) {
+			log_info("worker recycled after %llu requests",
+			    (unsigned long long)app->requests);
+			break;
+		}
+	}
+	if (worker_quit)
+		log_debug("worker stopping gracefully after %llu requests, "
+		    "%lld ms", (unsigned long long)app->requests,
+		    (long long)(time_mono_ms() - started));
+	FCGX_Free(&fr, 1);
+	app_free(app);
+	exit(0);
+}

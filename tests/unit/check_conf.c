@@ -1,0 +1,258 @@
+/* check_conf.c: the config table, the parser and its error paths. */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+
+static char	path[64];
+static struct bo_conf c;
+
+static void
+write_conf(const char *text)
+{
+	FILE	*f;
+	int	 fd;
+
+	strcpy(path, "/tmp/check_conf.XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+teardown(void)
+{
+	conf_free(&c);
+	if (*path != '\0')
+		unlink(path);
+	*path = '\0';
+}
+
+START_TEST(test_defaults)
+{
+	conf_defaults(&c);
+	ck_assert_str_eq(c.listen, "unix:/run/boxoffice/boxoffice.sock");
+	ck_assert_int_eq(c.workers, 16);
+	ck_assert_int_eq(c.max_requests, 10000);
+	ck_assert_int_eq(c.socket_mode, 0660);
+	ck_assert_int_eq(c.reservation_strategy, STRATEGY_GATE);
+	ck_assert_int_eq(c.idempotency_ttl_s, 86400);
+	ck_assert(!c.debug_endpoints);
+	ck_assert_str_eq(c.mysql_password, "");
+}
+END_TEST
+
+START_TEST(test_file_overrides_defaults)
+{
+	char	err[256];
+
+	write_conf("# comment\n; other comment\n\n[boxoffice]\n"
+	    "workers = 4\n  listen=127.0.0.1:9000  \n"
+	    "admin_token = \" spaced \"\nreservation_strategy = event-lock\n"
+	    "debug_endpoints = yes\nsocket_mode = 0600\n");
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_load_file(&c, path, err, sizeof err), 0);
+	ck_assert_int_eq(c.workers, 4);
+	ck_assert_str_eq(c.listen, "127.0.0.1:9000");
+	ck_assert_str_eq(c.admin_token, " spaced ");
+	ck_assert_int_eq(c.reservation_strategy, STRATEGY_EVENT_LOCK);
+	ck_assert(c.debug_endpoints);
+	ck_assert_int_eq(c.socket_mode, 0600);
+	ck_assert_str_eq(c.path, path);
+}
+END_TEST
+
+/* Each bad line must be reported as file:line: with a useful message. */
+static const struct {
+	const char	*text;
+	int		 line;
+	const char	*msg;
+} bad[] = {
+	{ "workers = 4\nbogus = 1\n", 2, "unknown key 'bogus'" },
+	{ "\n\nworkers = four\n", 3, "workers: 'four' is not an integer" },
+	{ "workers = 0\n", 1, "workers: 0 is out of range (1 to 1024)" },
+	{ "workers = 99999999999999999999\n", 1, "is not an integer" },
+	{ "[mysql]\n", 1, "unknown section [mysql]" },
+	{ "workers 4\n", 1, "expected 'key = value'" },
+	{ " = 4\n", 1, "missing key before '='" },
+	{ "debug_endpoints = maybe\n", 1, "is not on or off" },
+	{ "reservation_strategy = redlock\n", 1,
+	    "is not one of: gate, event-lock" },
+	{ "socket_mode = 0999\n", 1, "is not an octal mode" },
+	{ "log_level = verbose\n", 1, "is not one of" },
+};
+
+START_TEST(test_errors_have_line_numbers)
+{
+	char	err[256], want[128];
+
+	write_conf(bad[_i].text);
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_load_file(&c, path, err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s:%d: ", path, bad[_i].line);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0,
+	    "got '%s', want prefix '%s'", err, want);
+	ck_assert_msg(strstr(err, bad[_i].msg) != NULL,
+	    "got '%s', want '%s'", err, bad[_i].msg);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	char	err[256];
+
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_load_file(&c, "/nonexistent/x.conf", err,
+	    sizeof err), -1);
+	ck_assert(strstr(err, "/nonexistent/x.conf:0: cannot open") == err);
+}
+END_TEST
+
+START_TEST(test_env_overrides_file)
+{
+	char	err[256];
+
+	write_conf("workers = 4\nmysql_password = fromfile\n");
+	setenv("BOXOFFICE_WORKERS", "7", 1);
+	setenv("BOXOFFICE_MYSQL_PASSWORD", "s3cret", 1);
+	ck_assert_int_eq(conf_load(&c, path, err, sizeof err), 0);
+	ck_assert_int_eq(c.workers, 7);
+	ck_assert_str_eq(c.mysql_password, "s3cret");
+	unsetenv("BOXOFFICE_WORKERS");
+	unsetenv("BOXOFFICE_MYSQL_PASSWORD");
+}
+END_TEST
+
+START_TEST(test_env_error_names_variable)
+{
+	char	err[256];
+
+	setenv("BOXOFFICE_WORKERS", "lots", 1);
+	ck_assert_int_eq(conf_load(&c, NULL, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "environment BOXOFFICE_WORKERS: ") == err,
+	    "got '%s'", err);
+	unsetenv("BOXOFFICE_WORKERS");
+}
+END_TEST
+
+START_TEST(test_validate_listen)
+{
+	char	err[256];
+
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_set(&c, "listen", "nonsense", err, sizeof err), 0);
+	ck_assert_int_eq(conf_validate(&c, err, sizeof err), -1);
+	ck_assert(strstr(err, "listen:") == err);
+	ck_assert_int_eq(conf_set(&c, "listen", "127.0.0.1:70000", err,
+	    sizeof err), 0);
+	ck_assert_int_eq(conf_validate(&c, err, sizeof err), -1);
+	ck_assert_int_eq(conf_set(&c, "listen", "/tmp/x.sock", err,
+	    sizeof err), 0);
+	ck_assert_int_eq(conf_validate(&c, err, sizeof err), 0);
+	ck_assert_int_eq(conf_set(&c, "listen", "[::1]:9000", err,
+	    sizeof err), 0);
+	ck_assert_int_eq(conf_validate(&c, err, sizeof err), 0);
+}
+END_TEST
+
+START_TEST(test_reload_keeps_restart_keys)
+{
+	struct bo_conf	old;
+	char		err[256];
+
+	conf_defaults(&old);
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_set(&c, "listen", "127.0.0.1:9999", err,
+	    sizeof err), 0);
+	ck_assert_int_eq(conf_set(&c, "listen_backlog", "5", err, sizeof err),
+	    0);
+	ck_assert_int_eq(conf_set(&c, "workers", "3", err, sizeof err), 0);
+	conf_keep_restart_keys(&c, &old);
+	ck_assert_str_eq(c.listen, old.listen);
+	ck_assert_int_eq(c.listen_backlog, 1024);
+	/* workers is reloadable: the new value stays. */
+	ck_assert_int_eq(c.workers, 3);
+	conf_free(&old);
+}
+END_TEST
+
+/* conf/boxoffice.conf.example documents every key with its default. */
+START_TEST(test_example_documents_every_key)
+{
+	const struct conf_key	*keys;
+	struct bo_conf		 ex;
+	char			 err[256], line[512], want[256];
+	size_t			 n, i;
+	FILE			*f;
+	int			 found;
+
+	keys = conf_keys(&n);
+	for (i = 0; i < n; i++) {
+		f = fopen(TOPSRCDIR "/conf/boxoffice.conf.example", "r");
+		ck_assert_ptr_nonnull(f);
+		snprintf(want, sizeof want, "%s = %s", keys[i].name,
+		    keys[i].def);
+		found = 0;
+		while (fgets(line, sizeof line, f) != NULL) {
+			line[strcspn(line, "\n")] = '\0';
+			/* An empty default is written "key =". */
+			if (strcmp(line, want) == 0 || (*keys[i].def == '\0' &&
+			    strncmp(line, want, strlen(want) - 1) == 0 &&
+			    line[strlen(want) - 1] == '\0'))
+				found = 1;
+		}
+		fclose(f);
+		ck_assert_msg(found, "conf example lacks '%s'", want);
+	}
+	/* And the example itself loads. */
+	memset(&ex, 0, sizeof ex);
+	ck_assert_msg(conf_load(&ex, TOPSRCDIR "/conf/boxoffice.conf.example",
+	    err, sizeof err) == 0, "%s", err);
+	conf_free(&ex);
+}
+END_TEST
+
+static Suite *
+conf_suite(void)
+{
+	Suite	*s = suite_create("conf");
+	TCase	*tc = tcase_create("Core");
+	TCase	*te = tcase_create("Errors");
+
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_file_overrides_defaults);
+	tcase_add_test(tc, test_env_overrides_file);
+	tcase_add_test(tc, test_reload_keeps_restart_keys);
+	tcase_add_test(tc, test_example_documents_every_key);
+	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(te, NULL, teardown);
+	tcase_add_loop_test(te, test_errors_have_line_numbers, 0,
+	    (int)(sizeof bad / sizeof bad[0]));
+	tcase_add_test(te, test_missing_file);
+	tcase_add_test(te, test_env_error_names_variable);
+	tcase_add_test(te, test_validate_listen);
+	suite_add_tcase(s, te);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(conf_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
