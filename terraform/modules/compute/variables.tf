@@ -1,0 +1,252 @@
+variable "name" {
+  description = "Name prefix for the instances, launch template, Auto Scaling group and IAM role."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Private app subnet IDs the Auto Scaling group spreads over (one per AZ)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) >= 2
+    error_message = "The Auto Scaling group needs subnets in at least 2 AZs."
+  }
+}
+
+variable "security_group_id" {
+  description = "ID of the app instances' security group."
+  type        = string
+}
+
+variable "target_group_arn" {
+  description = "ARN of the ALB target group the instances register with."
+  type        = string
+}
+
+variable "alb_arn_suffix" {
+  description = "ARN suffix of the ALB (for the ALBRequestCountPerTarget scaling metric)."
+  type        = string
+}
+
+variable "target_group_arn_suffix" {
+  description = "ARN suffix of the target group (for the ALBRequestCountPerTarget scaling metric)."
+  type        = string
+}
+
+variable "instance_type" {
+  description = "EC2 instance type (x86_64: the default AMI lookup is Debian 12 amd64)."
+  type        = string
+  default     = "t3.medium"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", var.instance_type))
+    error_message = "instance_type must look like an EC2 instance type, e.g. t3.medium."
+  }
+}
+
+variable "ami_id" {
+  description = "AMI to launch. null = the latest official Debian 12 (bookworm) amd64 AMI."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ami_id == null || can(regex("^ami-[0-9a-f]{8,17}$", var.ami_id))
+    error_message = "ami_id must be null or an AMI ID (ami-xxxxxxxx)."
+  }
+}
+
+variable "root_volume_size" {
+  description = "Size of the encrypted gp3 root volume in GiB (Debian + build toolchain + logs)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.root_volume_size >= 8 && var.root_volume_size <= 1024
+    error_message = "root_volume_size must be between 8 and 1024 GiB."
+  }
+}
+
+variable "min_size" {
+  description = "Minimum number of instances. At least 2, one per AZ, so one AZ can fail."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.min_size >= 2 && floor(var.min_size) == var.min_size
+    error_message = "min_size must be a whole number of at least 2 (one instance per AZ)."
+  }
+}
+
+variable "max_size" {
+  description = "Maximum number of instances. Aurora's max_connections is sized from it, so raise both together."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.max_size >= 2 && var.max_size <= 50 && floor(var.max_size) == var.max_size
+    error_message = "max_size must be a whole number between 2 and 50."
+  }
+}
+
+variable "desired_capacity" {
+  description = "Initial number of instances (scaling policies own it afterwards)."
+  type        = number
+  default     = 2
+}
+
+variable "workers_per_instance" {
+  description = "boxoffice-fcgi workers per instance (each holds one MySQL connection)."
+  type        = number
+  default     = 16
+
+  validation {
+    condition     = var.workers_per_instance >= 1 && var.workers_per_instance <= 256 && floor(var.workers_per_instance) == var.workers_per_instance
+    error_message = "workers_per_instance must be a whole number between 1 and 256."
+  }
+}
+
+variable "health_check_grace_period" {
+  description = "Seconds after launch before ELB health counts: first boot installs packages and builds the release."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.health_check_grace_period >= 60 && var.health_check_grace_period <= 3600
+    error_message = "health_check_grace_period must be between 60 and 3600 seconds."
+  }
+}
+
+variable "cpu_target_percent" {
+  description = "Target tracking: average CPU utilisation of the group."
+  type        = number
+  default     = 70
+
+  validation {
+    condition     = var.cpu_target_percent >= 10 && var.cpu_target_percent <= 90
+    error_message = "cpu_target_percent must be between 10 and 90."
+  }
+}
+
+variable "requests_per_target" {
+  description = "Target tracking: ALB requests per target per minute (ALBRequestCountPerTarget)."
+  type        = number
+  default     = 6000
+
+  validation {
+    condition     = var.requests_per_target > 0
+    error_message = "requests_per_target must be positive."
+  }
+}
+
+variable "enable_spot" {
+  description = "Run part of the group on Spot through a mixed instances policy (on-demand base below)."
+  type        = bool
+  default     = false
+}
+
+variable "spot_instance_types" {
+  description = "Instance types the mixed instances policy may use (more types = better Spot availability)."
+  type        = list(string)
+  default     = ["t3.medium", "t3a.medium", "m5.large", "m6i.large"]
+
+  validation {
+    condition     = length(var.spot_instance_types) >= 1
+    error_message = "spot_instance_types must list at least one instance type."
+  }
+}
+
+variable "on_demand_base_capacity" {
+  description = "With Spot: instances that are always on-demand (keep at least min_size)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.on_demand_base_capacity >= 0
+    error_message = "on_demand_base_capacity must not be negative."
+  }
+}
+
+variable "on_demand_percentage_above_base" {
+  description = "With Spot: percentage of on-demand instances above the base capacity."
+  type        = number
+  default     = 25
+
+  validation {
+    condition     = var.on_demand_percentage_above_base >= 0 && var.on_demand_percentage_above_base <= 100
+    error_message = "on_demand_percentage_above_base must be between 0 and 100."
+  }
+}
+
+variable "artifact_bucket_name" {
+  description = "S3 bucket holding the release bundles under releases/ (created by the release pipeline, not here)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.artifact_bucket_name))
+    error_message = "artifact_bucket_name must be a valid S3 bucket name."
+  }
+}
+
+variable "release_version" {
+  description = "Release to install: s3://<bucket>/releases/boxoffice-release-<version>.tar.gz."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+([.+~-][0-9A-Za-z.]+)*$", var.release_version))
+    error_message = "release_version must be a version such as 0.1.0 (digits, dots, and an optional -suffix)."
+  }
+}
+
+variable "db_host" {
+  description = "Aurora writer endpoint."
+  type        = string
+}
+
+variable "db_port" {
+  description = "Aurora port."
+  type        = number
+  default     = 3306
+}
+
+variable "db_name" {
+  description = "Database name."
+  type        = string
+}
+
+variable "db_secret_arn" {
+  description = "ARN of the Aurora-managed master user secret (JSON username/password)."
+  type        = string
+}
+
+variable "redis_host" {
+  description = "ElastiCache primary endpoint (reached through the local stunnel client)."
+  type        = string
+}
+
+variable "redis_port" {
+  description = "ElastiCache port."
+  type        = number
+  default     = 6379
+}
+
+variable "redis_secret_arn" {
+  description = "ARN of the Secrets Manager secret holding the Redis auth token."
+  type        = string
+}
+
+variable "secret_recovery_window_days" {
+  description = "Recovery window of the admin token secret when it is deleted (0 = immediately)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)
+    error_message = "secret_recovery_window_days must be 0 or between 7 and 30."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource (and propagated to the instances)."
+  type        = map(string)
+  default     = {}
+}

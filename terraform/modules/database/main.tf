@@ -1,0 +1,154 @@
+################################################################################
+# Connection budget
+#
+# The seed ran out of connections: 100 per pool x 20 instances against Aurora's
+# default. boxoffice-fcgi holds exactly one MySQL connection per worker, so with
+# the defaults (ASG max 20, 16 workers, 30 admin):
+#
+#   app fleet at max size   20 x 16                  = 320
+#   headroom 25% of that    ceil(320 x 0.25)         =  80  (a worker being recycled
+#                           (max_requests) and its replacement overlap; an instance
+#                           draining for 35 s while its replacement connects)
+#   admin/migrations/ops                             =  30
+#   max_connections                                  = 430
+#
+# Aurora's default for db.r6g.large (16 GiB) is about 1000, so 430 lowers
+# it deliberately: the cap is set from the fleet, not the instance memory, and
+# the "connections" alarm fires at 80% of it.
+################################################################################
+
+locals {
+  app_connections = var.app_max_instances * var.app_connections_per_instance
+  max_connections = local.app_connections + ceil(local.app_connections * 0.25) + var.admin_connections
+}
+
+################################################################################
+# Subnet group and parameter group
+################################################################################
+
+resource "aws_db_subnet_group" "this" {
+  name        = "${var.name}-aurora"
+  description = "boxoffice Aurora: private data subnets"
+  subnet_ids  = var.subnet_ids
+
+  tags = merge({ "Name" = "${var.name}-aurora" }, var.tags)
+}
+
+resource "aws_rds_cluster_parameter_group" "this" {
+  name        = "${var.name}-aurora-mysql8"
+  family      = "aurora-mysql8.0"
+  description = "boxoffice: max_connections sized from the app fleet"
+
+  parameter {
+    name         = "max_connections"
+    value        = tostring(local.max_connections)
+    apply_method = "immediate"
+  }
+
+  parameter {
+    name         = "character_set_server"
+    value        = "utf8mb4"
+    apply_method = "immediate"
+  }
+
+  parameter {
+    name         = "collation_server"
+    value        = "utf8mb4_0900_ai_ci"
+    apply_method = "immediate"
+  }
+
+  # The reservation path holds row locks for milliseconds; fail fast instead of
+  # queueing behind a stuck transaction for the 50 s default.
+  parameter {
+    name         = "innodb_lock_wait_timeout"
+    value        = "5"
+    apply_method = "immediate"
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+################################################################################
+# Cluster
+################################################################################
+
+resource "aws_rds_cluster" "this" {
+  cluster_identifier = "${var.name}-aurora"
+  engine             = "aurora-mysql"
+  engine_mode        = "provisioned"
+  engine_version     = var.engine_version
+  database_name      = var.database_name
+  port               = 3306
+
+  # The master password never appears in Terraform: RDS generates it and keeps
+  # it in a Secrets Manager secret ({"username","password"}) that it rotates.
+  master_username             = var.master_username
+  manage_master_user_password = true
+
+  db_subnet_group_name            = aws_db_subnet_group.this.name
+  vpc_security_group_ids          = [var.security_group_id]
+  db_cluster_parameter_group_name = aws_rds_cluster_parameter_group.this.name
+
+  storage_encrypted = true
+
+  backup_retention_period      = var.backup_retention_days
+  preferred_backup_window      = "02:00-03:00"
+  preferred_maintenance_window = "mon:03:30-mon:04:30"
+  copy_tags_to_snapshot        = true
+  skip_final_snapshot          = false
+  final_snapshot_identifier    = "${var.name}-aurora-final"
+  deletion_protection          = var.deletion_protection
+
+  enabled_cloudwatch_logs_exports = ["error", "slowquery"]
+
+  tags = merge({ "Name" = "${var.name}-aurora" }, var.tags)
+}
+
+################################################################################
+# Instances: one writer, one reader in another AZ (failover target)
+################################################################################
+
+resource "aws_rds_cluster_instance" "writer" {
+  identifier         = "${var.name}-aurora-1"
+  cluster_identifier = aws_rds_cluster.this.id
+  engine             = aws_rds_cluster.this.engine
+  engine_version     = aws_rds_cluster.this.engine_version
+  instance_class     = var.instance_class
+  availability_zone  = var.azs[0]
+  promotion_tier     = 0
+
+  db_subnet_group_name       = aws_db_subnet_group.this.name
+  publicly_accessible        = false
+  auto_minor_version_upgrade = true
+
+  performance_insights_enabled          = true
+  performance_insights_retention_period = var.performance_insights_retention_days
+
+  tags = merge({ "Name" = "${var.name}-aurora-1", "Role" = "writer" }, var.tags)
+}
+
+resource "aws_rds_cluster_instance" "reader" {
+  identifier         = "${var.name}-aurora-2"
+  cluster_identifier = aws_rds_cluster.this.id
+  engine             = aws_rds_cluster.this.engine
+  engine_version     = aws_rds_cluster.this.engine_version
+  instance_class     = var.instance_class
+  availability_zone  = var.azs[1]
+  promotion_tier     = 1
+
+  db_subnet_group_name       = aws_db_subnet_group.this.name
+  publicly_accessible        = false
+  auto_minor_version_upgrade = true
+
+  performance_insights_enabled          = true
+  performance_insights_retention_period = var.performance_insights_retention_days
+
+  tags = merge({ "Name" = "${var.name}-aurora-2", "Role" = "reader" }, var.tags)
+
+  # Created after the writer, so that the first instance really is the writer.
+  depends_on = [aws_rds_cluster_instance.writer]
+}

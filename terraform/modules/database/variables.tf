@@ -1,0 +1,138 @@
+variable "name" {
+  description = "Name prefix for the cluster, instances, subnet group and parameter group."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Private data subnet IDs (one per AZ, at least 2)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) >= 2
+    error_message = "Aurora needs a subnet group spanning at least 2 AZs."
+  }
+}
+
+variable "security_group_id" {
+  description = "ID of the Aurora security group."
+  type        = string
+}
+
+variable "azs" {
+  description = "Availability zones: the writer goes in azs[0], the reader in azs[1]."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.azs) >= 2 && var.azs[0] != var.azs[1]
+    error_message = "azs must hold at least 2 distinct AZs (writer and reader in different AZs)."
+  }
+}
+
+variable "engine_version" {
+  description = "Aurora MySQL 3 (MySQL 8.0-compatible) engine version."
+  type        = string
+  default     = "8.0.mysql_aurora.3.08.2"
+
+  validation {
+    condition     = can(regex("^8\\.0\\.mysql_aurora\\.3\\.[0-9]{2}\\.[0-9]+$", var.engine_version))
+    error_message = "engine_version must be an Aurora MySQL 3 version, e.g. 8.0.mysql_aurora.3.08.2."
+  }
+}
+
+variable "instance_class" {
+  description = "Instance class of the writer and the reader."
+  type        = string
+  default     = "db.r6g.large"
+
+  validation {
+    condition     = can(regex("^db\\.[a-z0-9]+\\.[a-z0-9]+$", var.instance_class))
+    error_message = "instance_class must look like db.r6g.large."
+  }
+}
+
+variable "database_name" {
+  description = "Name of the database created in the cluster."
+  type        = string
+  default     = "boxoffice"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_]{0,63}$", var.database_name))
+    error_message = "database_name must start with a letter and hold only letters, digits and underscores (max 64)."
+  }
+}
+
+variable "master_username" {
+  description = "Master user name. Its password is generated and rotated by RDS in Secrets Manager."
+  type        = string
+  default     = "boxoffice_admin"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_]{0,15}$", var.master_username)) && !contains(["admin", "root", "rdsadmin"], lower(var.master_username))
+    error_message = "master_username must be 1-16 letters, digits or underscores, start with a letter, and not be a reserved name."
+  }
+}
+
+variable "app_max_instances" {
+  description = "Maximum app instances (the Auto Scaling group's max_size); sizes max_connections."
+  type        = number
+
+  validation {
+    condition     = var.app_max_instances >= 1
+    error_message = "app_max_instances must be at least 1."
+  }
+}
+
+variable "app_connections_per_instance" {
+  description = "MySQL connections one app instance holds (boxoffice-fcgi opens one per worker)."
+  type        = number
+
+  validation {
+    condition     = var.app_connections_per_instance >= 1
+    error_message = "app_connections_per_instance must be at least 1."
+  }
+}
+
+variable "admin_connections" {
+  description = "Connections reserved beyond the app fleet: migrations, operators, monitoring."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.admin_connections >= 0
+    error_message = "admin_connections must not be negative."
+  }
+}
+
+variable "backup_retention_days" {
+  description = "Days of automated backups (point-in-time recovery window)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.backup_retention_days >= 7 && var.backup_retention_days <= 35
+    error_message = "backup_retention_days must be between 7 and 35."
+  }
+}
+
+variable "deletion_protection" {
+  description = "Protect the cluster from deletion. Turn off (and apply) before terraform destroy."
+  type        = bool
+  default     = true
+}
+
+variable "performance_insights_retention_days" {
+  description = "Performance Insights retention (7 is the free tier)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = contains([7, 31, 62, 93, 186, 372, 731], var.performance_insights_retention_days)
+    error_message = "performance_insights_retention_days must be 7, a multiple of 31 up to 372, or 731."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

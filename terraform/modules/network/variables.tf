@@ -1,0 +1,42 @@
+variable "name" {
+  description = "Name prefix for every resource in this module (e.g. boxoffice-prod)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name))
+    error_message = "name must be 3-32 characters of lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "cidr" {
+  description = "IPv4 CIDR of the VPC. A /16 to /20; the subnet layout below needs at least a /20."
+  type        = string
+  default     = "10.20.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.cidr, 0)) && tonumber(split("/", var.cidr)[1]) >= 16 && tonumber(split("/", var.cidr)[1]) <= 20
+    error_message = "cidr must be a valid IPv4 CIDR with a prefix length between /16 and /20."
+  }
+}
+
+variable "azs" {
+  description = "Availability zones to spread the subnets over (2 to 4, e.g. [\"eu-west-1a\", \"eu-west-1b\"])."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.azs) >= 2 && length(var.azs) <= 4 && length(distinct(var.azs)) == length(var.azs)
+    error_message = "azs must list 2 to 4 distinct availability zones."
+  }
+}
+
+variable "single_nat_gateway" {
+  description = "Cost toggle: one shared NAT gateway instead of one per AZ. Saves a NAT's hourly charge per extra AZ, but an AZ outage then cuts egress for every private-app subnet."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

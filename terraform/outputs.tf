@@ -1,0 +1,69 @@
+output "alb_dns_name" {
+  description = "DNS name of the ALB: verify with curl http://<this>/api/health (https:// with a certificate)."
+  value       = module.alb.alb_dns_name
+}
+
+output "alb_zone_id" {
+  description = "Route 53 zone ID of the ALB, for an alias record."
+  value       = module.alb.alb_zone_id
+}
+
+output "db_writer_endpoint" {
+  description = "Aurora cluster (writer) endpoint."
+  value       = module.database.writer_endpoint
+}
+
+output "db_reader_endpoint" {
+  description = "Aurora reader endpoint."
+  value       = module.database.reader_endpoint
+}
+
+output "db_master_secret_arn" {
+  description = "ARN of the RDS-managed secret with the master credentials."
+  value       = module.database.master_user_secret_arn
+}
+
+output "db_max_connections" {
+  description = "max_connections set on the cluster (sized from asg_max_size x workers_per_instance)."
+  value       = module.database.max_connections
+}
+
+output "redis_primary_endpoint" {
+  description = "ElastiCache primary endpoint (TLS; the instances reach it through stunnel)."
+  value       = module.cache.primary_endpoint
+}
+
+output "redis_auth_token_secret_arn" {
+  description = "ARN of the secret holding the Redis AUTH token."
+  value       = module.cache.auth_token_secret_arn
+}
+
+output "admin_token_secret_arn" {
+  description = "ARN of the secret holding the admin API token."
+  value       = module.compute.admin_token_secret_arn
+}
+
+output "sns_topic_arn" {
+  description = "ARN of the alarm SNS topic."
+  value       = module.monitoring.sns_topic_arn
+}
+
+output "autoscaling_group_name" {
+  description = "Name of the app Auto Scaling group."
+  value       = module.compute.autoscaling_group_name
+}
+
+output "vpc_id" {
+  description = "ID of the VPC."
+  value       = module.network.vpc_id
+}
+
+output "nat_public_ips" {
+  description = "Public IPs the instances reach the internet from (for allow-lists)."
+  value       = module.network.nat_public_ips
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard name."
+  value       = module.monitoring.dashboard_name
+}

@@ -1,0 +1,225 @@
+################################################################################
+# General
+################################################################################
+
+variable "project" {
+  description = "Project name, the first part of every resource name."
+  type        = string
+  default     = "boxoffice"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,14}$", var.project))
+    error_message = "project must be 2-15 lower-case letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "Environment name (prod, staging, dev); the second part of every resource name."
+  type        = string
+  default     = "prod"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,9}$", var.environment))
+    error_message = "environment must be 2-10 lower-case letters or digits, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy to."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as us-east-1."
+  }
+}
+
+variable "azs" {
+  description = "Availability zones in var.region (2 to 4). The Aurora writer and the Redis primary go in the first, their replicas in the second."
+  type        = list(string)
+  default     = ["us-east-1a", "us-east-1b"]
+
+  validation {
+    condition     = length(var.azs) >= 2 && length(var.azs) <= 4 && length(distinct(var.azs)) == length(var.azs)
+    error_message = "azs must list 2 to 4 distinct availability zones."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for every resource (merged over the project/environment defaults)."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Network
+################################################################################
+
+variable "vpc_cidr" {
+  description = "IPv4 CIDR of the VPC (/16 to /20)."
+  type        = string
+  default     = "10.20.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.vpc_cidr, 0)) && tonumber(split("/", var.vpc_cidr)[1]) >= 16 && tonumber(split("/", var.vpc_cidr)[1]) <= 20
+    error_message = "vpc_cidr must be a valid IPv4 CIDR with a prefix length between /16 and /20."
+  }
+}
+
+variable "single_nat_gateway" {
+  description = "Cost toggle: one NAT gateway for all AZs instead of one per AZ (less resilient)."
+  type        = bool
+  default     = false
+}
+
+################################################################################
+# Load balancer
+################################################################################
+
+variable "certificate_arn" {
+  description = "ACM certificate ARN for HTTPS. null = HTTP only (a first test deploy); set it for production."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$", var.certificate_arn))
+    error_message = "certificate_arn must be null or an ACM certificate ARN."
+  }
+}
+
+variable "alb_deletion_protection" {
+  description = "Protect the ALB against deletion."
+  type        = bool
+  default     = true
+}
+
+################################################################################
+# Compute
+################################################################################
+
+variable "artifact_bucket_name" {
+  description = "S3 bucket holding release bundles under releases/ (created by the release pipeline)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.artifact_bucket_name))
+    error_message = "artifact_bucket_name must be a valid S3 bucket name."
+  }
+}
+
+variable "release_version" {
+  description = "boxoffice release to install (s3://<bucket>/releases/boxoffice-release-<version>.tar.gz)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+([.+~-][0-9A-Za-z.]+)*$", var.release_version))
+    error_message = "release_version must be a version such as 0.1.0."
+  }
+}
+
+variable "instance_type" {
+  description = "App instance type (x86_64)."
+  type        = string
+  default     = "t3.medium"
+}
+
+variable "ami_id" {
+  description = "AMI for the app instances. null = latest official Debian 12 amd64."
+  type        = string
+  default     = null
+}
+
+variable "asg_min_size" {
+  description = "Minimum app instances (at least 2: one per AZ)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.asg_min_size >= 2
+    error_message = "asg_min_size must be at least 2 so that losing one AZ leaves capacity."
+  }
+}
+
+variable "asg_max_size" {
+  description = "Maximum app instances; Aurora max_connections is sized from it."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.asg_max_size >= 2 && var.asg_max_size <= 50
+    error_message = "asg_max_size must be between 2 and 50."
+  }
+}
+
+variable "asg_desired_capacity" {
+  description = "Initial app instances (target tracking adjusts it afterwards)."
+  type        = number
+  default     = 2
+}
+
+variable "workers_per_instance" {
+  description = "boxoffice-fcgi workers per instance (one MySQL connection each)."
+  type        = number
+  default     = 16
+
+  validation {
+    condition     = var.workers_per_instance >= 1 && var.workers_per_instance <= 256
+    error_message = "workers_per_instance must be between 1 and 256."
+  }
+}
+
+variable "enable_spot" {
+  description = "Use Spot above the on-demand base through a mixed instances policy."
+  type        = bool
+  default     = false
+}
+
+################################################################################
+# Data stores
+################################################################################
+
+variable "db_instance_class" {
+  description = "Aurora instance class (writer and reader)."
+  type        = string
+  default     = "db.r6g.large"
+}
+
+variable "db_engine_version" {
+  description = "Aurora MySQL 3 engine version."
+  type        = string
+  default     = "8.0.mysql_aurora.3.08.2"
+}
+
+variable "db_deletion_protection" {
+  description = "Protect the Aurora cluster against deletion. Set false and apply before destroying."
+  type        = bool
+  default     = true
+}
+
+variable "db_backup_retention_days" {
+  description = "Days of Aurora automated backups."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.db_backup_retention_days >= 7 && var.db_backup_retention_days <= 35
+    error_message = "db_backup_retention_days must be between 7 and 35."
+  }
+}
+
+variable "redis_node_type" {
+  description = "ElastiCache node type (primary and replica)."
+  type        = string
+  default     = "cache.t4g.small"
+}
+
+################################################################################
+# Monitoring
+################################################################################
+
+variable "alarm_email" {
+  description = "Email address for alarm notifications (null = none; confirm the subscription mail)."
+  type        = string
+  default     = null
+}
