@@ -1,0 +1,53 @@
+"""Readiness follows the dependencies: MariaDB down -> 503, Redis down -> 200 DEGRADED.
+
+Each test stops one server by its pid (the stack's pid file), checks /api/ready, then brings
+the stack back with scripts/stack up (which restarts only what is missing and waits for
+ready=200)."""
+import signal
+
+from conftest import assert_error_envelope, assert_success_envelope
+
+
+def test_ready_503_while_mariadb_is_down_and_200_after_restart(healthy_stack):
+    stack = healthy_stack
+    stack.stop_pid(stack.env["BOXOFFICE_MYSQL_PID_FILE"], signal.SIGTERM, timeout=60)
+
+    # the daemon's DB timeouts bound how long a ping can take
+    r = stack.wait_status("/api/ready", 503, timeout=30)
+    body = assert_error_envelope(r, 503, "SERVICE_UNAVAILABLE")
+    assert r.headers.get("Retry-After"), dict(r.headers)
+    details = body["error"].get("details") or {}
+    if "db" in details:
+        assert details["db"]["status"] == "DOWN", details
+    # liveness does not depend on the database
+    assert_success_envelope(stack.get("/api/health"))
+    # several requests, so more than one worker has seen the database go away
+    for _ in range(10):
+        assert stack.get("/api/ready").status_code == 503
+
+    stack.up()
+    r = stack.wait_status("/api/ready", 200, timeout=60)
+    body = assert_success_envelope(r)
+    assert body["data"]["components"]["db"]["status"] == "UP", body
+    # every worker reconnects, not just one
+    for _ in range(20):
+        assert stack.get("/api/ready").status_code == 200
+
+
+def test_ready_degraded_while_redis_is_down(healthy_stack):
+    stack = healthy_stack
+    stack.stop_pid(stack.env["BOXOFFICE_REDIS_PID_FILE"], signal.SIGTERM, timeout=30)
+
+    r = stack.wait_status("/api/ready", lambda r: r.status_code == 200 and
+                          r.json()["data"]["status"] == "DEGRADED", timeout=30)
+    body = assert_success_envelope(r)
+    assert body["data"]["components"]["redis"]["status"] == "DOWN", body
+    assert body["data"]["components"]["db"]["status"] == "UP", body
+    for _ in range(10):
+        r = stack.get("/api/ready")
+        assert r.status_code == 200 and r.json()["data"]["status"] == "DEGRADED", r.text
+
+    stack.up()
+    r = stack.wait_status("/api/ready", lambda r: r.status_code == 200 and
+                          r.json()["data"]["status"] == "UP", timeout=60)
+    assert r.json()["data"]["components"]["redis"]["status"] == "UP"
