@@ -1,0 +1,198 @@
+"""testinfra checks of a node converged by ansible/site.yml (run by tests/ansible/run).
+
+Runs with pytest-3 --connection=chroot --hosts=<chroot> inside a private network
+and PID namespace. The last tests start boxoffice-fcgi under the installed config
+and nginx by hand (no systemd in a chroot) and talk HTTP to nginx on port 8080.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+ROOT = os.environ["BOXOFFICE_CHROOT"]
+WORK = os.environ["BOXOFFICE_TEST_WORK"]
+VERSION = os.environ["BOXOFFICE_RELEASE_VERSION"]
+BIN = "/usr/local/sbin/boxoffice-fcgi"
+CONF = "/etc/boxoffice/boxoffice.conf"
+SOCK = "/run/boxoffice/boxoffice.sock"
+BASE_URL = "http://127.0.0.1:8080"
+
+
+def test_packages_installed(host):
+    for name in ("nginx", "chrony", "logrotate", "stunnel4", "mariadb-client", "libfcgi0ldbl"):
+        assert host.package(name).is_installed, name
+
+
+def test_daemon_built_from_the_release(host):
+    out = host.check_output(f"{BIN} --version")
+    assert out.strip() == f"boxoffice-fcgi {VERSION}"
+    assert host.file("/usr/local/share/boxoffice/installed-release").content_string.strip() == VERSION
+    assert "libfcgi" in host.check_output(f"ldd {BIN}")
+
+
+def test_service_user(host):
+    user = host.user("boxoffice")
+    assert user.exists and user.shell == "/usr/sbin/nologin"
+    assert "boxoffice" in host.user("www-data").groups
+
+
+def test_daemon_config(host):
+    conf = host.file(CONF)
+    assert conf.user == "root" and conf.group == "boxoffice" and conf.mode == 0o640
+    text = conf.content_string
+    assert 'listen = "unix:/run/boxoffice/boxoffice.sock"' in text
+    assert "workers = 4" in text
+    # Redis TLS on: the daemon talks to the local stunnel end.
+    assert 'redis_host = "127.0.0.1"' in text
+    cmd = host.run(f"setpriv --reuid=boxoffice --regid=boxoffice --init-groups {BIN} --config {CONF} --check-config")
+    assert cmd.rc == 0, cmd.stderr
+
+
+def test_systemd_unit(host):
+    unit = host.file("/etc/systemd/system/boxoffice.service")
+    assert unit.mode == 0o644
+    assert f"ExecStart={BIN} --config {CONF}" in unit.content_string
+    assert "ExecReload=/bin/kill -HUP $MAINPID" in unit.content_string
+
+
+def test_stunnel_client(host):
+    text = host.file("/etc/stunnel/boxoffice-redis.conf").content_string
+    assert "accept = 127.0.0.1:6379" in text
+    assert "connect = cache.boxoffice.internal:6379" in text
+    assert "verifyChain = yes" in text
+
+
+def test_kernel_limits_and_rotation(host):
+    sysctl = host.file("/etc/sysctl.d/60-boxoffice.conf").content_string
+    assert "net.core.somaxconn = 4096" in sysctl
+    assert "net.ipv4.tcp_tw_reuse = 1" in sysctl
+    assert "fs.file-max = 2097152" in sysctl
+    assert "copytruncate" in host.file("/etc/logrotate.d/boxoffice").content_string
+    assert host.run("logrotate -d /etc/logrotate.d/boxoffice").rc == 0
+    assert "169.254.169.123" in host.file("/etc/chrony/sources.d/boxoffice.sources").content_string
+
+
+def test_nginx_site(host):
+    assert host.file("/etc/nginx/sites-enabled/boxoffice.conf").is_symlink
+    assert not host.file("/etc/nginx/sites-enabled/default").exists
+    cmd = host.run("nginx -t")
+    assert cmd.rc == 0, cmd.stderr
+
+
+def test_migrations_applied(host):
+    out = host.check_output(
+        "mariadb --socket=/run/mysqld/mysqld.sock -uboxoffice -pci-db-password boxoffice "
+        "-N -e 'SELECT COUNT(*) FROM schema_migrations'")
+    assert int(out) >= 1
+
+
+def _wait(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _port_open(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _get(path, headers=None):
+    req = urllib.request.Request(BASE_URL + path, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, dict(resp.headers), resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read().decode()
+
+
+@pytest.fixture(scope="module")
+def services(host):
+    """Redis (the tunnel's far end), boxoffice-fcgi and nginx, started by hand."""
+    procs = {}
+    logs = open(os.path.join(WORK, "logs", "services.log"), "ab")
+    try:
+        procs["redis"] = subprocess.Popen(
+            ["redis-server", "--port", "6379", "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--requirepass", "ci-redis-password"],
+            stdout=logs, stderr=logs)
+        assert _wait(lambda: _port_open(6379)), "redis did not start"
+        # What systemd's RuntimeDirectory=boxoffice would do.
+        host.run_test("install -d -o boxoffice -g boxoffice -m 0755 /run/boxoffice")
+        procs["boxoffice"] = subprocess.Popen(
+            ["chroot", ROOT, "setpriv", "--reuid=boxoffice", "--regid=boxoffice", "--init-groups",
+             BIN, "--config", CONF],
+            stdout=logs, stderr=logs, preexec_fn=lambda: os.umask(0o007))
+        assert _wait(lambda: os.path.exists(ROOT + SOCK)), "boxoffice-fcgi did not create its socket"
+        procs["nginx"] = subprocess.Popen(["chroot", ROOT, "nginx", "-g", "daemon off;"],
+                                          stdout=logs, stderr=logs)
+        assert _wait(lambda: _port_open(8080)), "nginx did not listen on 8080"
+        yield procs
+    finally:
+        for name in ("nginx", "boxoffice", "redis"):
+            proc = procs.get(name)
+            if proc is None:
+                continue
+            proc.send_signal(signal.SIGQUIT if name != "redis" else signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        logs.close()
+
+
+def test_http_health_through_nginx(services):
+    status, headers, body = _get("/api/health")
+    print(f"\nHTTP GET {BASE_URL}/api/health -> {status}")
+    print(f"HTTP X-Request-Id: {headers.get('X-Request-Id')}")
+    print(f"HTTP body: {body.strip()}")
+    assert status == 200
+    doc = json.loads(body)
+    assert doc["success"] is True
+    assert doc["data"]["status"] == "UP"
+    assert headers.get("X-Request-Id")
+
+
+def test_http_ready_sees_db_and_redis(services):
+    status, _, body = _get("/api/ready")
+    print(f"\nHTTP GET {BASE_URL}/api/ready -> {status}")
+    print(f"HTTP body: {body.strip()}")
+    assert status == 200
+    doc = json.loads(body)
+    assert doc["data"]["status"] == "UP"
+    assert doc["data"]["components"]["db"]["status"] == "UP"
+    assert doc["data"]["components"]["redis"]["status"] == "UP"
+
+
+def test_http_unknown_route_is_json_404(services):
+    status, _, body = _get("/nope")
+    print(f"\nHTTP GET {BASE_URL}/nope -> {status} {body.strip()}")
+    assert status == 404
+    assert json.loads(body)["error"]["code"] == "NOT_FOUND"
+
+
+def test_hup_reload_keeps_serving(host, services):
+    master = services["boxoffice"]
+    master.send_signal(signal.SIGHUP)
+    time.sleep(1.0)
+    assert master.poll() is None, "the master exited on HUP"
+    status, _, body = _get("/api/health")
+    print(f"\nHTTP after HUP: GET /api/health -> {status} {body.strip()}")
+    assert status == 200 and json.loads(body)["success"] is True
+
+
+def test_daemon_logs_to_its_file(host, services):
+    log = host.file("/var/log/boxoffice/boxoffice.log")
+    assert log.exists and log.user == "boxoffice"
+    first = log.content_string.splitlines()[0]
+    assert isinstance(json.loads(first), dict)
