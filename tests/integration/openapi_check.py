@@ -1,0 +1,265 @@
+"""Validate HTTP responses against docs/api/openapi.yaml.
+
+    from openapi_check import expect, validate
+    body = expect(resp, 201)                         # status, OpenAPI schema, envelope; returns the JSON
+    body = expect(resp, 409, "INSUFFICIENT_SEATS")   # ... and the error code
+    validate(resp)                                   # schema only, whatever the status
+
+The operation is found from the response's request (method + path, matched against the path
+templates, literal segments winning over {params} as the daemon's router does). The status must be
+documented for that operation; the body is validated against the response's schema (OpenAPI 3.0
+translated to JSON Schema draft 4: `nullable` becomes `anyOf [..., {type: null}]`, $refs resolve
+into the document), the media type must match, and every header the response declares required
+(X-Request-Id, Retry-After, X-Cache, Allow) must be present and valid. A path that matches no
+template validates against components/responses/RouteNotFound, a known path with another method
+against MethodNotAllowed.
+
+Uses Debian's python3-yaml and python3-jsonschema only.
+"""
+import copy
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jsonschema
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC_PATH = ROOT / "docs" / "api" / "openapi.yaml"
+
+# keywords that OpenAPI 3.0 schema objects have and JSON Schema draft 4 does not know
+_OAS_ONLY = {"nullable", "discriminator", "readOnly", "writeOnly", "xml", "externalDocs",
+             "example", "deprecated"}
+
+
+class ContractError(AssertionError):
+    pass
+
+
+def _translate(node):
+    """OpenAPI 3.0 schema objects (anywhere in the document) -> JSON Schema draft 4."""
+    if isinstance(node, list):
+        return [_translate(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for k, v in node.items():
+        if k in _OAS_ONLY:
+            continue
+        if k in ("properties", "patternProperties", "definitions"):
+            out[k] = {name: _translate(s) for name, s in v.items()}
+        elif k == "format" and v in ("int64", "int32", "date-time"):
+            continue   # jsonschema would (or would not) check these; patterns/ranges do instead
+        else:
+            out[k] = _translate(v)
+    if node.get("nullable") is True:
+        return {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+class Spec:
+    def __init__(self, path=SPEC_PATH):
+        self.path = Path(path)
+        self.raw = yaml.safe_load(self.path.read_text())
+        self.doc = _translate(copy.deepcopy(self.raw))
+        self.resolver = jsonschema.RefResolver(base_uri="", referrer=self.doc)
+        self.templates = []
+        for tpl, item in self.raw["paths"].items():
+            parts = tpl.strip("/").split("/")
+            rx = "^/" + "/".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "$"
+            literals = sum(1 for p in parts if not p.startswith("{"))
+            self.templates.append((re.compile(rx), literals, tpl))
+
+    # ---- lookups
+    def deref(self, node):
+        """Follow a local $ref (components/responses, headers, parameters, schemas)."""
+        seen = 0
+        while isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            if not ref.startswith("#/"):
+                raise ContractError(f"non-local $ref {ref}")
+            node = self.raw
+            for part in ref[2:].split("/"):
+                node = node[part.replace("~1", "/").replace("~0", "~")]
+            seen += 1
+            if seen > 20:
+                raise ContractError(f"$ref loop at {ref}")
+        return node
+
+    def match_path(self, path):
+        best = None
+        for rx, literals, tpl in self.templates:
+            if rx.match(path) and (best is None or literals > best[0]):
+                best = (literals, tpl)
+        return best[1] if best else None
+
+    def operation(self, method, path):
+        """(template, operation dict) or (template, None) for a bad method, or (None, None)."""
+        tpl = self.match_path(path)
+        if tpl is None:
+            return None, None
+        return tpl, self.raw["paths"][tpl].get(method.lower())
+
+    def response_spec(self, method, path, status):
+        tpl, op = self.operation(method, path)
+        where = f"{method} {path}"
+        if tpl is None:
+            if status != 404:
+                raise ContractError(f"{where}: no such path in the OpenAPI document, and status {status} != 404")
+            return "RouteNotFound", self.deref({"$ref": "#/components/responses/RouteNotFound"})
+        if op is None:
+            if status == 404:   # a nginx 404 for an odd method, or a daemon answer
+                return "RouteNotFound", self.deref({"$ref": "#/components/responses/RouteNotFound"})
+            if status != 405:
+                raise ContractError(f"{where}: {method} is not documented for {tpl}, and status {status} != 405")
+            return "MethodNotAllowed", self.deref({"$ref": "#/components/responses/MethodNotAllowed"})
+        responses = op["responses"]
+        key = str(status)
+        if key not in responses:
+            if status in (502, 504):
+                return "GatewayUnavailable", self.deref({"$ref": "#/components/responses/GatewayUnavailable"})
+            raise ContractError(f"{where} ({op.get('operationId')}): status {status} is not documented "
+                                f"(documented: {', '.join(sorted(responses))})")
+        return f"{op.get('operationId')} {key}", self.deref(responses[key])
+
+    def validate_json(self, instance, schema, what):
+        schema = _translate(copy.deepcopy(schema))
+        validator = jsonschema.Draft4Validator(schema, resolver=self.resolver)
+        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
+        if errors:
+            lines = []
+            for e in errors[:8]:
+                loc = "/".join(str(p) for p in e.path) or "(root)"
+                lines.append(f"  at {loc}: {e.message[:300]}")
+                for sub in (e.context or [])[:4]:
+                    sloc = "/".join(str(p) for p in sub.path) or "(root)"
+                    lines.append(f"      - {sloc}: {sub.message[:200]}")
+            raise ContractError(f"{what}: body does not match the OpenAPI schema:\n" + "\n".join(lines)
+                                + f"\nbody: {json.dumps(instance)[:1500]}")
+
+    def schema_of(self, name):
+        return {"$ref": f"#/components/schemas/{name}"}
+
+
+@lru_cache(maxsize=1)
+def spec():
+    return Spec()
+
+
+def _path_of(resp):
+    return urlsplit(resp.request.url).path
+
+
+def validate(resp):
+    """Check resp (a requests.Response) against the OpenAPI document; returns the parsed body
+    (None for an empty body). Raises ContractError (an AssertionError) on any mismatch."""
+    s = spec()
+    method = resp.request.method.upper()
+    path = _path_of(resp)
+    status = resp.status_code
+    label, rspec = s.response_spec(method, path, status)
+    what = f"{method} {path} -> {status} [{label}]"
+
+    # headers the response declares required
+    for name, h in (rspec.get("headers") or {}).items():
+        h = s.deref(h)
+        value = resp.headers.get(name)
+        if h.get("required") and value is None:
+            raise ContractError(f"{what}: required header {name} is missing (headers: {dict(resp.headers)})")
+        if value is not None and "schema" in h:
+            hs = s.deref(h["schema"])
+            inst = value
+            if hs.get("type") == "integer":
+                if not re.fullmatch(r"\d+", value.strip()):
+                    raise ContractError(f"{what}: header {name}={value!r} is not an integer")
+                inst = int(value)
+            s.validate_json(inst, hs, f"{what} header {name}")
+
+    content = rspec.get("content")
+    if not content:
+        if resp.content not in (b"",):
+            raise ContractError(f"{what}: expected no body, got {resp.content[:200]!r}")
+        return None
+    ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if ctype not in content:
+        raise ContractError(f"{what}: Content-Type {ctype!r} not in {sorted(content)}; body {resp.text[:300]!r}")
+    media = content[ctype]
+    if ctype == "application/json":
+        try:
+            body = resp.json()
+        except ValueError as e:
+            raise ContractError(f"{what}: body is not JSON ({e}): {resp.text[:300]!r}")
+    else:
+        body = resp.text
+    if "schema" in media:
+        s.validate_json(body, media["schema"], what)
+    return body
+
+
+def expect(resp, status, code=None):
+    """Assert the status (and the error code, for errors), validate against the OpenAPI document,
+    and return the parsed body."""
+    if resp.status_code != status:
+        raise AssertionError(f"{resp.request.method} {_path_of(resp)}: expected {status}"
+                             f"{' ' + code if code else ''}, got {resp.status_code}: {resp.text[:600]}")
+    body = validate(resp)
+    if code is not None:
+        got = (body or {}).get("error", {}).get("code") if isinstance(body, dict) else None
+        if got != code:
+            raise AssertionError(f"{resp.request.method} {_path_of(resp)}: expected code {code}, got {got}: "
+                                 f"{json.dumps(body)[:600]}")
+    return body
+
+
+def lint():
+    """Problems in the document itself: unresolvable $refs, operations without responses,
+    responses without X-Request-Id, schemas that are not valid draft-4 schemas."""
+    s = spec()
+    problems = []
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                try:
+                    s.deref(node)
+                except (KeyError, ContractError) as e:
+                    problems.append(f"{where}: unresolvable $ref {node['$ref']} ({e})")
+            for k, v in node.items():
+                walk(v, f"{where}/{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{where}/{i}")
+
+    walk(s.raw, "#")
+    for tpl, item in s.raw["paths"].items():
+        for method, op in item.items():
+            if method == "parameters":
+                continue
+            if not op.get("responses"):
+                problems.append(f"{method.upper()} {tpl}: no responses")
+                continue
+            for status, r in op["responses"].items():
+                r = s.deref(r)
+                if "X-Request-Id" not in (r.get("headers") or {}):
+                    problems.append(f"{method.upper()} {tpl} {status}: no X-Request-Id header")
+                for media in (r.get("content") or {}).values():
+                    if "schema" in media:
+                        try:
+                            jsonschema.Draft4Validator.check_schema(_translate(copy.deepcopy(media["schema"])))
+                        except jsonschema.SchemaError as e:
+                            problems.append(f"{method.upper()} {tpl} {status}: bad schema: {e.message}")
+    for name, sch in s.raw["components"]["schemas"].items():
+        try:
+            jsonschema.Draft4Validator.check_schema(_translate(copy.deepcopy(sch)))
+        except jsonschema.SchemaError as e:
+            problems.append(f"components/schemas/{name}: {e.message}")
+    return problems
+
+
+if __name__ == "__main__":
+    import sys
+    p = lint()
+    print("\n".join(p) if p else f"{SPEC_PATH}: OK")
+    sys.exit(1 if p else 0)
