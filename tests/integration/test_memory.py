@@ -137,6 +137,8 @@ def test_worker_under_valgrind_leaks_nothing(stack, tmp_path_factory):
         line = m.group(0)
         lost = int(m.group(1).replace(",", ""))
     print(f"valgrind worker {worker} after {REQUESTS} requests: {line}")
+    # scripts/test prints this in its summary
+    (work / "summary.txt").write_text(f"valgrind:    worker {worker}, {REQUESTS} requests, {line}\n")
     summary = re.search(r"ERROR SUMMARY: .*", text)
     if summary:
         print(f"valgrind worker {worker}: {summary.group(0)}")
