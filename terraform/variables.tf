@@ -57,13 +57,13 @@ variable "tags" {
 ################################################################################
 
 variable "vpc_cidr" {
-  description = "IPv4 CIDR of the VPC (/16 to /20)."
+  description = "IPv4 CIDR of the VPC (/16 to /18: the ALB needs public subnets of at least /27)."
   type        = string
   default     = "10.20.0.0/16"
 
   validation {
-    condition     = can(cidrhost(var.vpc_cidr, 0)) && tonumber(split("/", var.vpc_cidr)[1]) >= 16 && tonumber(split("/", var.vpc_cidr)[1]) <= 20
-    error_message = "vpc_cidr must be a valid IPv4 CIDR with a prefix length between /16 and /20."
+    condition     = can(cidrhost(var.vpc_cidr, 0)) && can(regex("^[0-9.]+/1[678]$", var.vpc_cidr))
+    error_message = "vpc_cidr must be a valid IPv4 CIDR with a prefix length between /16 and /18."
   }
 }
 

@@ -28,7 +28,7 @@ variable "azs" {
   type        = list(string)
 
   validation {
-    condition     = length(var.azs) >= 2 && var.azs[0] != var.azs[1]
+    condition     = length(var.azs) >= 2 && try(var.azs[0] != var.azs[1], false)
     error_message = "azs must hold at least 2 distinct AZs."
   }
 }

@@ -5,8 +5,8 @@
 #   public       10.20.0.0/24,  10.20.1.0/24    (ALB, NAT gateways)
 #   private-app  10.20.16.0/20, 10.20.32.0/20   (the Auto Scaling group; /20 leaves room to grow)
 #   private-data 10.20.240.0/24, 10.20.241.0/24 (Aurora, ElastiCache; no route out of the VPC)
-# The netnums never overlap for up to 4 AZs, whatever /16../20 the VPC is
-# (for smaller VPCs the newbits shrink proportionally: they are relative).
+# The netnums never overlap for up to 4 AZs, whatever /16../18 the VPC is
+# (newbits are relative: a /18 gets /26 public, /22 app and /26 data subnets).
 ################################################################################
 
 locals {

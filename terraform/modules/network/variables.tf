@@ -9,13 +9,13 @@ variable "name" {
 }
 
 variable "cidr" {
-  description = "IPv4 CIDR of the VPC. A /16 to /20; the subnet layout below needs at least a /20."
+  description = "IPv4 CIDR of the VPC. A /16 to /18: public subnets are 1/256 of it and the ALB needs at least a /27 per subnet."
   type        = string
   default     = "10.20.0.0/16"
 
   validation {
-    condition     = can(cidrhost(var.cidr, 0)) && tonumber(split("/", var.cidr)[1]) >= 16 && tonumber(split("/", var.cidr)[1]) <= 20
-    error_message = "cidr must be a valid IPv4 CIDR with a prefix length between /16 and /20."
+    condition     = can(cidrhost(var.cidr, 0)) && can(regex("^[0-9.]+/1[678]$", var.cidr))
+    error_message = "cidr must be a valid IPv4 CIDR with a prefix length between /16 and /18."
   }
 }
 

@@ -14,7 +14,8 @@
 //
 // The output is shaped like tfplugin6.GetProviderSchema.Response (snake_case keys),
 // with each attribute's cty type as a JSON string. Known gaps: optional+computed
-// arguments are only marked optional (except id and tags_all), provider-side
+// resource arguments are only marked optional (except id and tags_all; data
+// source arguments are all marked optional+computed), provider-side
 // validation and defaults are absent, functions/ephemeral resources are not included.
 'use strict';
 
@@ -204,7 +205,7 @@ function buildBlock(ctx, synthBody, props, refClassBody, inSet) {
       if (!p.optional) a.required = true;
       else {
         a.optional = true;
-        if (name === 'id' || name === 'tags_all') a.computed = true;
+        if (name === 'id' || name === 'tags_all' || ctx.dataSource) a.computed = true;
       }
       attributes.push(a);
     }
@@ -236,7 +237,15 @@ for (const dir of fs.readdirSync(libDir).sort()) {
   if (!baseM) continue;
   const base = baseM[1];
   const dts = fs.readFileSync(dtsFile, 'utf8');
-  const ctx = { js, dts, type, skip: base === 'TerraformProvider' ? new Set(['alias']) : null };
+  // Data source arguments are nearly always optional+computed (aws_region.name,
+  // aws_ami.id ...); mark them so, so that mock_data defaults can fill them.
+  const ctx = {
+    js,
+    dts,
+    type,
+    dataSource: base === 'TerraformDataSource',
+    skip: base === 'TerraformProvider' ? new Set(['alias']) : null,
+  };
   try {
     const body = classBody(js, cls);
     const synth = bodyAfter(body, /\bsynthesizeHclAttributes\(\)\s*\{/) || '';

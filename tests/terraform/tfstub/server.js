@@ -8,8 +8,14 @@
 // (plan, apply, read) is UNIMPLEMENTED: it exists so that `terraform validate` and
 // `terraform test` with `mock_provider "aws"` work offline. It never talks to AWS.
 //
-//   node server.js --encode schema.json schema.pb   pre-encode the schema response
-//   TFSTUB_SCHEMA=schema.json node server.js        run as a plugin (Terraform starts it)
+//   node server.js --encode schema.json out.pb [types.txt]
+//       pre-encode the GetProviderSchema response; with types.txt (one resource or
+//       data source type a line) only those types are served. Terraform decodes the
+//       whole schema on every provider launch, and the full AWS schema costs about
+//       1 s of CPU each time; the types a configuration does not use change nothing
+//       for it (an unknown or misspelt type is still rejected, as it is not served).
+//   TFSTUB_SCHEMA_PB=out.pb node server.js
+//       run as a plugin (Terraform starts it through the mirror's wrapper)
 'use strict';
 
 const fs = require('fs');
@@ -18,6 +24,13 @@ const path = require('path');
 const { execFileSync } = require('child_process');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
+
+const t0 = Date.now();
+// TFSTUB_LOG=/path appends one line per launch (pid, startup ms, lifetime ms) for profiling.
+function trace(event) {
+  if (process.env.TFSTUB_LOG) fs.appendFileSync(process.env.TFSTUB_LOG, `${process.pid} ${event} ${Date.now() - t0}ms\n`);
+}
+process.on('exit', () => trace('exit'));
 
 const MAGIC_COOKIE_KEY = 'TF_PLUGIN_MAGIC_COOKIE';
 const MAGIC_COOKIE_VALUE = 'd602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2';
@@ -29,8 +42,13 @@ const def = protoLoader.loadSync(
 );
 const providerSvc = def['tfplugin6.Provider'];
 
-function encodeSchema(jsonFile) {
+function encodeSchema(jsonFile, typesFile) {
   const s = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
+  if (typesFile) {
+    const keep = new Set(fs.readFileSync(typesFile, 'utf8').split(/\s+/).filter(Boolean));
+    for (const m of [s.resource_schemas, s.data_source_schemas])
+      for (const k of Object.keys(m)) if (!keep.has(k)) delete m[k];
+  }
   const fixBlock = (b) => {
     for (const a of b.attributes) a.type = Buffer.from(a.type);
     for (const nb of b.block_types) fixBlock(nb.block);
@@ -42,8 +60,8 @@ function encodeSchema(jsonFile) {
 }
 
 if (process.argv[2] === '--encode') {
-  const [, , , src, dst] = process.argv;
-  const buf = encodeSchema(src);
+  const [, , , src, dst, typesFile] = process.argv;
+  const buf = encodeSchema(src, typesFile);
   fs.writeFileSync(dst + '.tmp', buf);
   fs.renameSync(dst + '.tmp', dst);
   process.stderr.write(`tfstub: encoded ${buf.length} bytes to ${dst}\n`);
@@ -64,20 +82,13 @@ if (!versions.includes('6')) {
   process.stderr.write(`tfstub: Terraform did not offer plugin protocol 6 (offered: ${versions.join(',')})\n`);
   process.exit(1);
 }
-const schemaJson = process.env.TFSTUB_SCHEMA;
-if (!schemaJson || !fs.existsSync(schemaJson)) {
-  process.stderr.write('tfstub: TFSTUB_SCHEMA must point to the extracted schema JSON\n');
+const schemaPb = process.env.TFSTUB_SCHEMA_PB;
+if (!schemaPb || !fs.existsSync(schemaPb)) {
+  process.stderr.write('tfstub: TFSTUB_SCHEMA_PB must point to a schema encoded with --encode\n');
   process.exit(1);
 }
-
 let schemaBuf = null;
-function schemaResponse() {
-  if (schemaBuf) return schemaBuf;
-  const pb = schemaJson + '.pb';
-  if (fs.existsSync(pb) && fs.statSync(pb).mtimeMs >= fs.statSync(schemaJson).mtimeMs) schemaBuf = fs.readFileSync(pb);
-  else schemaBuf = encodeSchema(schemaJson);
-  return schemaBuf;
-}
+const schemaResponse = () => (schemaBuf = schemaBuf || fs.readFileSync(schemaPb));
 
 // ---------------------------------------------------------------- services
 const ok = (resp) => (call, cb) => cb(null, resp);
@@ -136,6 +147,7 @@ server.bindAsync('127.0.0.1:0', creds, (err, port) => {
   // CORE-PROTOCOL|APP-PROTOCOL|NETWORK|ADDR|PROTOCOL|SERVER-CERT (base64, no padding)
   const certField = certDer ? certDer.toString('base64').replace(/=+$/, '') : '';
   process.stdout.write(`1|6|tcp|127.0.0.1:${port}|grpc|${certField}\n`);
+  trace('ready');
 });
 
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(0));

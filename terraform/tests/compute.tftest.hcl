@@ -1,0 +1,160 @@
+mock_provider "aws" {
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
+  mock_data "aws_ami" {
+    defaults = {
+      id = "ami-0123456789abcdef0"
+    }
+  }
+}
+
+variables {
+  name                    = "bo-test"
+  subnet_ids              = ["subnet-0000000000000000a", "subnet-0000000000000000b"]
+  security_group_id       = "sg-0123456789abcdef0"
+  target_group_arn        = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/bo-test-app/0123456789abcdef"
+  alb_arn_suffix          = "app/bo-test-alb/0123456789abcdef"
+  target_group_arn_suffix = "targetgroup/bo-test-app/0123456789abcdef"
+  artifact_bucket_name    = "boxoffice-artifacts-test"
+  release_version         = "0.1.0"
+  db_host                 = "bo-test-aurora.cluster-abc.us-east-1.rds.amazonaws.com"
+  db_name                 = "boxoffice"
+  db_secret_arn           = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-1234-AbCdEf"
+  redis_host              = "master.bo-test-redis.abc.use1.cache.amazonaws.com"
+  redis_secret_arn        = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bo-test/redis-auth-token-AbCdEf"
+}
+
+# apply (in memory, mocked): the admin secret ARN becomes a known fake value, so
+# the rendered user data and the IAM policy can be checked as strings.
+run "launch_template_and_asg" {
+  command = apply
+
+  module {
+    source = "./modules/compute"
+  }
+
+  assert {
+    condition     = aws_launch_template.this.metadata_options[0].http_tokens == "required" && aws_launch_template.this.metadata_options[0].http_put_response_hop_limit == 1
+    error_message = "IMDSv2 must be required with a hop limit of 1."
+  }
+
+  assert {
+    condition     = aws_launch_template.this.block_device_mappings[0].ebs[0].encrypted == "true" && aws_launch_template.this.block_device_mappings[0].ebs[0].volume_type == "gp3"
+    error_message = "The root volume must be encrypted gp3."
+  }
+
+  assert {
+    condition     = aws_launch_template.this.image_id == "ami-0123456789abcdef0"
+    error_message = "Without ami_id the launch template must use the Debian AMI lookup."
+  }
+
+  assert {
+    condition     = aws_autoscaling_group.this.min_size == 2 && aws_autoscaling_group.this.max_size == 20 && aws_autoscaling_group.this.health_check_type == "ELB"
+    error_message = "The ASG must be min 2, max 20, with ELB health checks."
+  }
+
+  assert {
+    condition     = aws_autoscaling_group.this.instance_refresh[0].strategy == "Rolling" && length(aws_autoscaling_group.this.launch_template) == 1 && length(aws_autoscaling_group.this.mixed_instances_policy) == 0
+    error_message = "On-demand only: a plain launch template and a rolling instance refresh."
+  }
+
+  assert {
+    condition     = aws_autoscaling_policy.cpu.target_tracking_configuration[0].target_value == 70 && aws_autoscaling_policy.cpu.target_tracking_configuration[0].predefined_metric_specification[0].predefined_metric_type == "ASGAverageCPUUtilization"
+    error_message = "CPU target tracking must aim at 70%."
+  }
+
+  assert {
+    condition     = aws_autoscaling_policy.requests.target_tracking_configuration[0].predefined_metric_specification[0].predefined_metric_type == "ALBRequestCountPerTarget" && aws_autoscaling_policy.requests.target_tracking_configuration[0].predefined_metric_specification[0].resource_label == "app/bo-test-alb/0123456789abcdef/targetgroup/bo-test-app/0123456789abcdef"
+    error_message = "Request-count target tracking must use <alb suffix>/<target group suffix>."
+  }
+
+  # User data: the contract's extra vars, secret ARNs, and no password.
+  assert {
+    condition = alltrue([for s in [
+      "ansible-playbook -i localhost, -c local site.yml",
+      "s3://$ARTIFACT_BUCKET/releases/$BUNDLE",
+      "readonly ARTIFACT_BUCKET='boxoffice-artifacts-test'",
+      "\"boxoffice_mysql_secret_arn\":\"arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-1234-AbCdEf\"",
+      "\"boxoffice_redis_tls\":true",
+      "\"boxoffice_workers\":16",
+      "\"boxoffice_admin_token_secret_arn\":\"${aws_secretsmanager_secret.admin_token.arn}\"",
+    ] : strcontains(base64decode(aws_launch_template.this.user_data), s)])
+    error_message = "The user data must fetch the bundle, write the extra vars and run the playbook."
+  }
+
+  assert {
+    condition     = !strcontains(lower(base64decode(aws_launch_template.this.user_data)), "password")
+    error_message = "The user data must never carry a password."
+  }
+
+  # IAM: GetSecretValue on exactly the three secrets, GetObject on releases/ only.
+  assert {
+    condition     = toset(data.aws_iam_policy_document.app.statement[0].resources) == toset([var.db_secret_arn, var.redis_secret_arn, aws_secretsmanager_secret.admin_token.arn]) && toset(data.aws_iam_policy_document.app.statement[0].actions) == toset(["secretsmanager:GetSecretValue"])
+    error_message = "The instance role may read exactly the DB, Redis and admin-token secrets."
+  }
+
+  assert {
+    condition     = toset(data.aws_iam_policy_document.app.statement[1].resources) == toset(["arn:aws:s3:::boxoffice-artifacts-test/releases/*"]) && toset(data.aws_iam_policy_document.app.statement[1].actions) == toset(["s3:GetObject"])
+    error_message = "The instance role may only get objects under releases/ of the artifact bucket."
+  }
+}
+
+run "spot_mixed_instances" {
+  command = plan
+
+  module {
+    source = "./modules/compute"
+  }
+
+  variables {
+    enable_spot = true
+  }
+
+  assert {
+    condition     = length(aws_autoscaling_group.this.mixed_instances_policy) == 1 && length(aws_autoscaling_group.this.launch_template) == 0
+    error_message = "Spot must switch the ASG to a mixed instances policy."
+  }
+
+  assert {
+    condition     = aws_autoscaling_group.this.mixed_instances_policy[0].instances_distribution[0].on_demand_base_capacity == 2 && aws_autoscaling_group.this.mixed_instances_policy[0].instances_distribution[0].spot_allocation_strategy == "price-capacity-optimized"
+    error_message = "The on-demand base must cover min_size."
+  }
+}
+
+run "rejects_desired_above_max" {
+  command = plan
+
+  module {
+    source = "./modules/compute"
+  }
+
+  variables {
+    desired_capacity = 30
+  }
+
+  expect_failures = [aws_autoscaling_group.this]
+}
+
+run "rejects_bad_bucket_name" {
+  command = plan
+
+  module {
+    source = "./modules/compute"
+  }
+
+  variables {
+    artifact_bucket_name = "Not_A_Bucket"
+  }
+
+  expect_failures = [var.artifact_bucket_name]
+}

@@ -1,0 +1,163 @@
+# Whole-stack runs against the schema-only provider stub with every AWS call
+# mocked. command = plan: nothing is created, nothing leaves this machine.
+
+mock_provider "aws" {
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+
+  mock_data "aws_ami" {
+    defaults = {
+      id = "ami-0123456789abcdef0"
+    }
+  }
+}
+
+variables {
+  artifact_bucket_name = "boxoffice-artifacts-test"
+  release_version      = "0.1.0"
+}
+
+run "defaults_plan" {
+  command = plan
+
+  assert {
+    condition     = module.database.max_connections == 430
+    error_message = "max_connections must be 20 instances x 16 workers + 25% + 30 admin = 430."
+  }
+
+  assert {
+    condition     = module.network.public_subnet_cidrs == ["10.20.0.0/24", "10.20.1.0/24"]
+    error_message = "Unexpected public subnet layout."
+  }
+
+  assert {
+    condition     = module.network.private_app_subnet_cidrs == ["10.20.16.0/20", "10.20.32.0/20"]
+    error_message = "Unexpected private-app subnet layout."
+  }
+
+  assert {
+    condition     = module.network.private_data_subnet_cidrs == ["10.20.240.0/24", "10.20.241.0/24"]
+    error_message = "Unexpected private-data subnet layout."
+  }
+
+  assert {
+    condition     = length(module.network.nat_gateway_ids) == 2
+    error_message = "Without single_nat_gateway there must be one NAT per AZ."
+  }
+
+  assert {
+    condition     = module.compute.bootstrap_vars.boxoffice_workers == 16 && module.compute.bootstrap_vars.boxoffice_redis_tls == true
+    error_message = "The bootstrap vars must carry the worker count and redis TLS."
+  }
+
+  assert {
+    condition     = module.compute.bootstrap_vars.boxoffice_release_tarball == "/opt/boxoffice-release/0.1.0/boxoffice-0.1.0.tar.gz"
+    error_message = "The release tarball path must follow the production layout."
+  }
+}
+
+run "single_nat_gateway" {
+  command = plan
+
+  variables {
+    single_nat_gateway = true
+    azs                = ["us-east-1a", "us-east-1b", "us-east-1c"]
+  }
+
+  assert {
+    condition     = length(module.network.nat_gateway_ids) == 1
+    error_message = "single_nat_gateway must create exactly one NAT gateway."
+  }
+
+  assert {
+    condition     = length(module.network.private_app_subnet_ids) == 3
+    error_message = "Three AZs must give three private-app subnets."
+  }
+}
+
+run "max_connections_follows_fleet" {
+  command = plan
+
+  variables {
+    asg_max_size         = 10
+    workers_per_instance = 8
+  }
+
+  assert {
+    condition     = module.database.max_connections == 130
+    error_message = "10 x 8 = 80, + 20 headroom, + 30 admin = 130."
+  }
+}
+
+run "rejects_asg_min_below_two" {
+  command = plan
+
+  variables {
+    asg_min_size = 1
+  }
+
+  expect_failures = [var.asg_min_size]
+}
+
+run "rejects_asg_max_above_fifty" {
+  command = plan
+
+  variables {
+    asg_max_size = 100
+  }
+
+  expect_failures = [var.asg_max_size]
+}
+
+run "rejects_single_az" {
+  command = plan
+
+  variables {
+    azs = ["us-east-1a"]
+  }
+
+  expect_failures = [var.azs]
+}
+
+run "rejects_bad_release_version" {
+  command = plan
+
+  variables {
+    release_version = "latest"
+  }
+
+  expect_failures = [var.release_version]
+}
+
+run "rejects_bad_certificate_arn" {
+  command = plan
+
+  variables {
+    certificate_arn = "arn:aws:iam::123456789012:server-certificate/x"
+  }
+
+  expect_failures = [var.certificate_arn]
+}
+
+run "rejects_oversized_vpc_cidr" {
+  command = plan
+
+  variables {
+    vpc_cidr = "10.0.0.0/8"
+  }
+
+  expect_failures = [var.vpc_cidr]
+}
+
+run "rejects_short_backup_retention" {
+  command = plan
+
+  variables {
+    db_backup_retention_days = 1
+  }
+
+  expect_failures = [var.db_backup_retention_days]
+}
