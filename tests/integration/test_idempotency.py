@@ -1,7 +1,6 @@
 """Idempotency-Key on POST /api/reservations (issue 3, section 5): replay, conflicting body, concurrent
 duplicates (exactly one reservation), key validation. Every response is validated against
 docs/api/openapi.yaml."""
-import pytest
 
 from openapi_check import api, expect, parallel, tag  # noqa: F401 (api is a fixture)
 
