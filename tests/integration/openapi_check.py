@@ -258,6 +258,182 @@ def lint():
     return problems
 
 
+
+# ----------------------------------------------------------------------------------------------
+# A client for the tests: every response it returns has been validated against the document.
+
+import os
+import subprocess
+import threading
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def iso(dt):
+    """A datetime as the API writes it (UTC, milliseconds, Z)."""
+    dt = dt.astimezone(timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def future(days=30, minutes=0):
+    return iso(datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=days, minutes=minutes))
+
+
+def past(days=1):
+    return iso(datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=days))
+
+
+def parse_ts(s):
+    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def tag():
+    return uuid.uuid4().hex[:10]
+
+
+class Api:
+    """HTTP to the stack through nginx, with validation; SQL and Redis read-back for the checks."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.env = stack.env
+        self.url = stack.url
+        self.token = stack.env["BOXOFFICE_ADMIN_TOKEN"]
+        self._local = threading.local()
+
+    def _session(self):
+        s = getattr(self._local, "s", None)
+        if s is None:
+            s = self._local.s = requests.Session()
+        return s
+
+    # ---- HTTP
+    def call(self, method, path, *, json=None, data=None, headers=None, admin=False, timeout=20,
+             check=True, **kw):
+        h = dict(headers or {})
+        if admin:
+            h.setdefault("Authorization", f"Bearer {self.token}")
+        r = self._session().request(method, self.url + path, json=json, data=data, headers=h,
+                                    timeout=timeout, **kw)
+        if check:
+            validate(r)
+        return r
+
+    def expect(self, method, path, status, code=None, **kw):
+        return expect(self.call(method, path, check=False, **kw), status, code)
+
+    def admin(self, method, path, status, code=None, **kw):
+        return self.expect(method, path, status, code, admin=True, **kw)
+
+    # ---- fixtures of data
+    def create_event(self, **fields):
+        body = {"eventName": f"test-{tag()}", "totalSeats": 100, "eventDate": future(1, minutes=len(fields))}
+        body.update(fields)
+        return self.admin("POST", "/api/events", 201, json=body)["data"]
+
+    def event(self, event_id):
+        return self.expect("GET", f"/api/events/{event_id}", 200)["data"]
+
+    def reserve(self, event_id, user, quantity=1, key=None, **kw):
+        h = {"Idempotency-Key": key} if key is not None else None
+        return self.call("POST", "/api/reservations", json={"eventId": event_id, "userId": user,
+                                                            "quantity": quantity}, headers=h, **kw)
+
+    def reserved(self, event_id, user, quantity=1, key=None):
+        return expect(self.reserve(event_id, user, quantity, key, check=False), 201)["data"]
+
+    # ---- read-back
+    def sql(self, query):
+        env = dict(os.environ, MYSQL_PWD=self.env["BOXOFFICE_MYSQL_PASSWORD"])
+        r = subprocess.run(["mariadb", "--no-defaults", f"--socket={self.env['BOXOFFICE_MYSQL_SOCKET']}",
+                            f"--user={self.env['BOXOFFICE_MYSQL_USER']}", "--batch", "--skip-column-names",
+                            self.env["BOXOFFICE_MYSQL_DB"], "-e", query],
+                           env=env, capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, f"mariadb: {r.stderr.strip()} ({query})"
+        return [line.split("\t") for line in r.stdout.splitlines()]
+
+    def sql_value(self, query):
+        rows = self.sql(query)
+        return None if not rows or rows[0][0] == "NULL" else rows[0][0]
+
+    def redis(self, *args):
+        r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.env["BOXOFFICE_REDIS_PORT"]),
+                            "--raw", *[str(a) for a in args]], capture_output=True, text=True, timeout=15)
+        assert r.returncode == 0, f"redis-cli {args}: {r.stderr.strip()}"
+        return r.stdout.rstrip("\n")
+
+    def sold(self, event_id):
+        """Seats in CONFIRMED reservations, from SQL."""
+        v = self.sql_value(f"SELECT COALESCE(SUM(quantity),0) FROM reservations "
+                           f"WHERE event_id={int(event_id)} AND status='CONFIRMED'")
+        return int(v or 0)
+
+    def inventory(self, event_id):
+        """SUM(event_inventory.available), from SQL."""
+        v = self.sql_value(f"SELECT COALESCE(SUM(available),0) FROM event_inventory WHERE event_id={int(event_id)}")
+        return int(v or 0)
+
+    def gate(self, event_id):
+        v = self.redis("GET", f"bo:{{ev:{int(event_id)}}}:avail")
+        return int(v) if v not in ("", None) else None
+
+    def reconcile(self):
+        return self.admin("POST", "/api/admin/reconcile", 200)["data"]
+
+    def assert_consistent(self, event_id, total=None, reconcile=True):
+        """API availableSeats == total - sold (SQL) == SUM(inventory) (SQL) == the gate counter
+        (after a reconcile). Returns (available, sold)."""
+        if reconcile:
+            self.reconcile()
+        ev = self.event(event_id)
+        total = ev["totalSeats"] if total is None else total
+        sold, inv = self.sold(event_id), self.inventory(event_id)
+        gate = self.gate(event_id) if reconcile and ev["status"] == "ACTIVE" else None
+        assert sold <= total, f"event {event_id}: OVERSOLD {sold} > {total}"
+        assert inv == total - sold, f"event {event_id}: inventory {inv} != total {total} - sold {sold}"
+        assert ev["availableSeats"] == total - sold, \
+            f"event {event_id}: API availableSeats {ev['availableSeats']} != total {total} - sold {sold}"
+        if gate is not None:
+            assert gate == total - sold, f"event {event_id}: gate counter {gate} != {total - sold} after reconcile"
+        return total - sold, sold
+
+
+@pytest.fixture
+def api(stack):
+    """The validated client (import it into a test module to use it as a fixture)."""
+    return Api(stack)
+
+
+def parallel(fn, args, barrier=True, timeout=60):
+    """Run fn(*a) for each a in args on its own thread, released together; returns the results in
+    order (an exception is returned in place of a result)."""
+    n = len(args)
+    gate = threading.Barrier(n) if barrier else None
+    results = [None] * n
+
+    def run(i):
+        try:
+            if gate:
+                gate.wait(timeout=timeout)
+            results[i] = fn(*args[i])
+        except BaseException as e:  # reported to the caller
+            results[i] = e
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return results
+
 if __name__ == "__main__":
     import sys
     p = lint()
