@@ -354,6 +354,8 @@ def test_update_errors(api):
     err = api.admin("PUT", path, 400, "INVALID_REQUEST", data=b'{"eventName": }',
                     headers={"Content-Type": "application/json"})["error"]
     assert "offset" in err["details"].get("body", ""), err
+    api.admin("PUT", path, 413, "PAYLOAD_TOO_LARGE", data=b'{"venue": "' + b"v" * 70000 + b'"}',
+              headers={"Content-Type": "application/json"})
     assert api.event(ev["id"])["eventName"] == ev["eventName"]
 
 
