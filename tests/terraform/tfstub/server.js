@@ -16,6 +16,11 @@
 //       for it (an unknown or misspelt type is still rejected, as it is not served).
 //   TFSTUB_SCHEMA_PB=out.pb node server.js
 //       run as a plugin (Terraform starts it through the mirror's wrapper)
+//   TFSTUB_SCHEMA_PB=out.pb TFSTUB_LISTEN=unix:/path/stub.sock node server.js
+//       long-lived server for TF_REATTACH_PROVIDERS (go-plugin's debug/reattach
+//       mode, plain gRPC on a private unix socket): one process serves a whole
+//       `terraform test` instead of one node start per provider launch. It ignores
+//       Shutdown; whoever started it stops it.
 'use strict';
 
 const fs = require('fs');
@@ -69,7 +74,8 @@ if (process.argv[2] === '--encode') {
 }
 
 // ---------------------------------------------------------------- handshake checks
-if (process.env[MAGIC_COOKIE_KEY] !== MAGIC_COOKIE_VALUE) {
+const listen = process.env.TFSTUB_LISTEN;
+if (!listen && process.env[MAGIC_COOKIE_KEY] !== MAGIC_COOKIE_VALUE) {
   process.stderr.write(
     'This binary is a plugin. These are not meant to be executed directly.\n' +
       'Please execute the program that consumes these plugins, which will\n' +
@@ -78,7 +84,7 @@ if (process.env[MAGIC_COOKIE_KEY] !== MAGIC_COOKIE_VALUE) {
   process.exit(1);
 }
 const versions = (process.env.PLUGIN_PROTOCOL_VERSIONS || '').split(',');
-if (!versions.includes('6')) {
+if (!listen && !versions.includes('6')) {
   process.stderr.write(`tfstub: Terraform did not offer plugin protocol 6 (offered: ${versions.join(',')})\n`);
   process.exit(1);
 }
@@ -112,14 +118,14 @@ server.addService(def['grpc.health.v1.Health'], { Check: ok({ status: 'SERVING' 
 server.addService(def['plugin.GRPCController'], {
   Shutdown: (call, cb) => {
     cb(null, {});
-    setTimeout(() => process.exit(0), 10);
+    if (!listen) setTimeout(() => process.exit(0), 10);
   },
 });
 
 // ---------------------------------------------------------------- TLS (go-plugin AutoMTLS)
 let creds = grpc.ServerCredentials.createInsecure();
 let certDer = null;
-const clientCert = process.env.PLUGIN_CLIENT_CERT;
+const clientCert = listen ? null : process.env.PLUGIN_CLIENT_CERT;
 if (clientCert) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfstub-'));
   try {
@@ -139,10 +145,15 @@ if (clientCert) {
   }
 }
 
-server.bindAsync('127.0.0.1:0', creds, (err, port) => {
+server.bindAsync(listen || '127.0.0.1:0', creds, (err, port) => {
   if (err) {
     process.stderr.write(`tfstub: bind failed: ${err.message}\n`);
     process.exit(1);
+  }
+  if (listen) {
+    process.stdout.write(`tfstub: serving plugin protocol 6 on ${listen} (pid ${process.pid})\n`);
+    trace('ready');
+    return;
   }
   // CORE-PROTOCOL|APP-PROTOCOL|NETWORK|ADDR|PROTOCOL|SERVER-CERT (base64, no padding)
   const certField = certDer ? certDer.toString('base64').replace(/=+$/, '') : '';
