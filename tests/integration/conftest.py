@@ -130,12 +130,15 @@ class Stack:
         assert not self.alive(pid), f"pid {pid} ({pidfile}) did not stop within {timeout}s"
         return pid
 
-    def up(self, timeout=240):
-        """scripts/stack up: starts whatever is not running and waits for ready=200."""
+    def up(self, timeout=240, wait_ready=True):
+        """scripts/stack up: starts whatever is not running and (unless wait_ready is False)
+        waits for ready=200."""
         env = dict(os.environ)
         env["BOXOFFICE_RUN_DIR"] = self.run_dir
-        r = subprocess.run([str(ROOT / "scripts/stack"), "up", "--port-base", self.env["BOXOFFICE_PORT_BASE"]],
-                           env=env, capture_output=True, text=True, timeout=timeout)
+        cmd = [str(ROOT / "scripts/stack"), "up", "--port-base", self.env["BOXOFFICE_PORT_BASE"]]
+        if not wait_ready:
+            cmd.append("--no-wait")
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
         assert r.returncode == 0, f"scripts/stack up failed:\n{r.stdout}\n{r.stderr}"
         new = load_stack_env()
         self.env.update(new)
