@@ -8,6 +8,11 @@ output "alb_zone_id" {
   value       = module.alb.alb_zone_id
 }
 
+output "target_group_arn" {
+  description = "ARN of the app target group (aws elbv2 describe-target-health)."
+  value       = module.alb.target_group_arn
+}
+
 output "db_writer_endpoint" {
   description = "Aurora cluster (writer) endpoint."
   value       = module.database.writer_endpoint

@@ -128,3 +128,23 @@ test('the provider lock file and local state are git-ignored and never tracked',
     assert.ok(!/(^|\/)\.terraform\.lock\.hcl$|\.tfstate|(^|\/)\.terraform\//.test(f), `tracked: ${f}`);
   }
 });
+
+test('the user data template renders to valid bash with exactly the variables templatefile() passes', async () => {
+  const root = await loadRoot();
+  const compute = allModules(root).find((m) => m.name === 'compute');
+  const call = /templatefile\("\$\{path\.module\}\/templates\/user-data\.sh\.tftpl", \{([\s\S]*?)\}\)/.exec(compute.raw['main.tf']);
+  assert.ok(call, 'compute renders templates/user-data.sh.tftpl with templatefile()');
+  const passed = [...call[1].matchAll(/^\s*(\w+)\s*=/gm)].map((m) => m[1]).sort();
+  const tpl = fs.readFileSync(path.join(compute.dir, 'templates', 'user-data.sh.tftpl'), 'utf8');
+  assert.ok(!tpl.includes('%{'), 'no template directives expected');
+  const used = [...new Set([...tpl.replace(/\$\$\{/g, '').matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]))].sort();
+  assert.deepEqual(used, passed, 'template variables and templatefile() arguments must match');
+  const sample = {
+    release_version: '0.1.0', artifact_bucket: 'bucket', aws_region: 'us-east-1',
+    release_tarball: '/opt/boxoffice-release/0.1.0/boxoffice-0.1.0.tar.gz', bootstrap_vars_json: '{"a":1}',
+  };
+  const rendered = tpl.replace(/\$\$\{/g, '\u0000').replace(/\$\{(\w+)\}/g, (m, k) => sample[k]).replace(/\u0000/g, '${');
+  execFileSync('bash', ['-n'], { input: rendered });
+  assert.match(rendered, /^#!\/bin\/bash\n/);
+  assert.match(rendered, /^set -euo pipefail$/m);
+});
