@@ -26,6 +26,14 @@ run "security_group_rules" {
     error_message = "The ALB must take exactly 80 and 443 from the internet."
   }
 
+  # Rules live only in the separate rule resources above: an inline ingress or
+  # egress block would bypass them (and the two styles fight over the group).
+  assert {
+    condition = alltrue([for sg in [aws_security_group.alb, aws_security_group.app, aws_security_group.db, aws_security_group.redis] :
+    length(coalesce(sg.ingress, [])) == 0 && length(coalesce(sg.egress, [])) == 0])
+    error_message = "Security groups must not carry inline ingress or egress rules."
+  }
+
   # App port only from the ALB's group.
   assert {
     condition = (
