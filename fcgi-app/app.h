@@ -24,6 +24,7 @@ struct app {
 	struct redis_conn	*redis;
 	int			 slot;		/* worker slot number */
 	uint64_t		 requests;	/* served by this worker */
+	int64_t			 next_housekeeping_ms;	/* monotonic */
 	const struct request	*req;		/* the one being served */
 };
 
@@ -44,6 +45,20 @@ void	 app_internal_error(struct app *, struct response *, const char *what,
 /* Answer 503 SERVICE_UNAVAILABLE with Retry-After, and log the detail. */
 void	 app_unavailable(struct app *, struct response *, const char *what,
 	    const char *detail);
+
+/*
+ * A database failure: 503 SERVICE_UNAVAILABLE when the connection is gone
+ * (the client may retry), 500 otherwise. The detail is only logged.
+ */
+void	 app_db_failure(struct app *, struct response *, const char *what,
+	    const char *detail);
+
+struct json_object;
+/* {content, page, size, totalElements, totalPages, last}; owns content. */
+struct json_object *page_json(struct json_object *content, int64_t page,
+	    int64_t size, int64_t total);
+/* The first column of the first row as an integer; -1 on error. */
+int64_t	 count_rows(struct app *, const char *sql, char *err, size_t errlen);
 
 /* Handlers (health.c). */
 void	 handle_health(struct app *, struct request *, struct response *);

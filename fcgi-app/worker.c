@@ -16,6 +16,7 @@
 
 #include "app.h"
 #include "conf.h"
+#include "housekeeping.h"
 #include "log.h"
 #include "request.h"
 #include "response.h"
@@ -245,8 +246,10 @@ worker_main(const struct bo_conf *conf, int listen_fd, int slot)
 		worker_in_request = 1;
 		serve(app, &fr);
 		FCGX_Finish_r(&fr);
-		worker_in_request = 0;
 		app->requests++;
+		/* The client has its answer; upkeep costs it nothing now. */
+		housekeeping_tick(app);
+		worker_in_request = 0;
 		if (conf->max_requests > 0 &&
 		    app->requests >= (uint64_t)conf->max_requests) {
 			log_info("worker recycled after %llu requests",

@@ -1,0 +1,34 @@
+/*
+ * redis_script.h: Lua scripts run by EVALSHA, loaded on first use.
+ *
+ * A script's SHA is learned with SCRIPT LOAD and kept for the life of the
+ * worker. When Redis answers NOSCRIPT (a restart or a failover to a replica
+ * that never saw the script) it is loaded again and the call retried once.
+ */
+#ifndef BO_REDIS_SCRIPT_H
+#define BO_REDIS_SCRIPT_H
+
+#include <stddef.h>
+
+#include <hiredis.h>
+
+struct redis_conn;
+
+struct redis_script {
+	const char	*name;		/* for logs */
+	const char	*src;
+	char		 sha[41];	/* "" until loaded */
+};
+
+#define REDIS_SCRIPT(n, s)	{ (n), (s), "" }
+
+/*
+ * Run script with nkeys keys followed by nargs arguments. Returns the reply
+ * (the caller frees it with freeReplyObject()), or NULL with err on a
+ * transport failure or an error reply.
+ */
+redisReply	*redis_script_run(struct redis_conn *, struct redis_script *,
+		    int nkeys, const char **keys, int nargs, const char **args,
+		    char *err, size_t errlen);
+
+#endif
