@@ -67,8 +67,8 @@ function encodeSchema(jsonFile, typesFile) {
 if (process.argv[2] === '--encode') {
   const [, , , src, dst, typesFile] = process.argv;
   const buf = encodeSchema(src, typesFile);
-  fs.writeFileSync(dst + '.tmp', buf);
-  fs.renameSync(dst + '.tmp', dst);
+  fs.writeFileSync(`${dst}.tmp.${process.pid}`, buf);
+  fs.renameSync(`${dst}.tmp.${process.pid}`, dst);
   process.stderr.write(`tfstub: encoded ${buf.length} bytes to ${dst}\n`);
   process.exit(0);
 }
