@@ -17,8 +17,13 @@ run "aurora_cluster" {
   }
 
   assert {
-    condition     = one([for p in aws_rds_cluster_parameter_group.this.parameter : p.value if p.name == "max_connections"]) == "430"
+    condition     = one([for p in aws_db_parameter_group.this.parameter : p.value if p.name == "max_connections"]) == "430"
     error_message = "max_connections must be 20 x 16 + 80 + 30 = 430."
+  }
+
+  assert {
+    condition     = aws_db_parameter_group.this.family == "aurora-mysql8.0" && aws_rds_cluster_parameter_group.this.family == "aurora-mysql8.0"
+    error_message = "Both parameter groups must be for Aurora MySQL 8.0 (version 3)."
   }
 
   assert {

@@ -247,9 +247,15 @@ test('Aurora: MySQL 3, writer and reader in different AZs, 7-day backups, protec
   assert.equal(inst.length, 2, 'one writer and one reader');
   assert.deepEqual(inst.map(({ body: b }) => b.availability_zone).sort(), ['${var.azs[0]}', '${var.azs[1]}']);
   for (const { body: b } of inst) assert.equal(b.performance_insights_enabled, true);
-  const [{ body: pg }] = resources(root, 'aws_rds_cluster_parameter_group');
+  // Aurora MySQL takes max_connections at the instance level: the DB parameter
+  // group both instances use.
+  const [{ body: pg }] = resources(root, 'aws_db_parameter_group');
   const mc = asList(pg.parameter).find((p) => p.name === 'max_connections');
   assert.equal(mc.value, '${tostring(local.max_connections)}');
+  for (const { body: b } of inst) assert.equal(b.db_parameter_group_name, '${aws_db_parameter_group.this.name}');
+  const [{ body: cpg }] = resources(root, 'aws_rds_cluster_parameter_group');
+  assert.equal(body.db_cluster_parameter_group_name, '${aws_rds_cluster_parameter_group.this.name}');
+  assert.equal(cpg.family, 'aurora-mysql8.0');
   assert.match(mod.raw['main.tf'], /20 x 16\s+= 320/, 'the max_connections arithmetic is shown in a comment');
 });
 

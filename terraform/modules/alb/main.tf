@@ -49,10 +49,6 @@ resource "aws_lb_target_group" "this" {
   }
 
   tags = merge({ "Name" = "${var.name}-app" }, var.tags)
-
-  lifecycle {
-    create_before_destroy = true
-  }
 }
 
 ################################################################################

@@ -59,10 +59,6 @@ resource "aws_elasticache_parameter_group" "this" {
   }
 
   tags = var.tags
-
-  lifecycle {
-    create_before_destroy = true
-  }
 }
 
 ################################################################################

@@ -15,6 +15,10 @@
 # Aurora's default for db.r6g.large (16 GiB) is about 1000, so 430 lowers
 # it deliberately: the cap is set from the fleet, not the instance memory, and
 # the "connections" alarm fires at 80% of it.
+#
+# Aurora MySQL accepts max_connections only at the instance level, so it lives
+# in the DB parameter group that both instances use; the cluster parameter
+# group holds the cluster-wide settings (character set, collation).
 ################################################################################
 
 locals {
@@ -35,15 +39,9 @@ resource "aws_db_subnet_group" "this" {
 }
 
 resource "aws_rds_cluster_parameter_group" "this" {
-  name        = "${var.name}-aurora-mysql8"
+  name_prefix = "${var.name}-aurora-mysql8-"
   family      = "aurora-mysql8.0"
-  description = "boxoffice: max_connections sized from the app fleet"
-
-  parameter {
-    name         = "max_connections"
-    value        = tostring(local.max_connections)
-    apply_method = "immediate"
-  }
+  description = "boxoffice cluster settings"
 
   parameter {
     name         = "character_set_server"
@@ -54,6 +52,24 @@ resource "aws_rds_cluster_parameter_group" "this" {
   parameter {
     name         = "collation_server"
     value        = "utf8mb4_0900_ai_ci"
+    apply_method = "immediate"
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_db_parameter_group" "this" {
+  name_prefix = "${var.name}-aurora-mysql8-instance-"
+  family      = "aurora-mysql8.0"
+  description = "boxoffice: max_connections sized from the app fleet"
+
+  parameter {
+    name         = "max_connections"
+    value        = tostring(local.max_connections)
     apply_method = "immediate"
   }
 
@@ -122,6 +138,7 @@ resource "aws_rds_cluster_instance" "writer" {
   promotion_tier     = 0
 
   db_subnet_group_name       = aws_db_subnet_group.this.name
+  db_parameter_group_name    = aws_db_parameter_group.this.name
   publicly_accessible        = false
   auto_minor_version_upgrade = true
 
@@ -141,6 +158,7 @@ resource "aws_rds_cluster_instance" "reader" {
   promotion_tier     = 1
 
   db_subnet_group_name       = aws_db_subnet_group.this.name
+  db_parameter_group_name    = aws_db_parameter_group.this.name
   publicly_accessible        = false
   auto_minor_version_upgrade = true
 

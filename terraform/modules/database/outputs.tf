@@ -39,6 +39,6 @@ output "instance_ids" {
 }
 
 output "max_connections" {
-  description = "max_connections set in the cluster parameter group (see the arithmetic in main.tf)."
+  description = "max_connections set in the instances' DB parameter group (see the arithmetic in main.tf)."
   value       = local.max_connections
 }

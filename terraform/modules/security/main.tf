@@ -4,15 +4,17 @@
 #   internet --80/443--> alb --app_port--> app --3306--> db
 #                                           \---6379--> redis
 #
-# Rules are separate aws_vpc_security_group_*_rule resources (one rule each, so a
-# change never rewrites the whole group). The only 0.0.0.0/0 ingress is the ALB's
-# 80 and 443. The app's egress to 0.0.0.0/0 is limited to 80/443: apt mirrors,
-# S3 (release bundle), Secrets Manager, SSM and CloudWatch endpoints, all through
-# the NAT. The database and cache groups have no egress rules at all.
+# Rules are separate aws_vpc_security_group_*_rule resources (one rule each, so
+# a change never rewrites the whole group). Groups use name_prefix so that
+# create_before_destroy can replace one while the old one is still attached.
+# The only 0.0.0.0/0 ingress is the ALB's 80 and 443. The app's egress to
+# 0.0.0.0/0 is limited to 80/443: apt mirrors, S3 (release bundle), Secrets
+# Manager, SSM and CloudWatch endpoints, all through the NAT. The database and
+# cache groups have no egress rules at all.
 ################################################################################
 
 resource "aws_security_group" "alb" {
-  name        = "${var.name}-alb"
+  name_prefix = "${var.name}-alb-"
   description = "boxoffice ALB: HTTP/HTTPS from the internet, to the app port only"
   vpc_id      = var.vpc_id
 
@@ -24,7 +26,7 @@ resource "aws_security_group" "alb" {
 }
 
 resource "aws_security_group" "app" {
-  name        = "${var.name}-app"
+  name_prefix = "${var.name}-app-"
   description = "boxoffice instances: the app port from the ALB only"
   vpc_id      = var.vpc_id
 
@@ -36,7 +38,7 @@ resource "aws_security_group" "app" {
 }
 
 resource "aws_security_group" "db" {
-  name        = "${var.name}-db"
+  name_prefix = "${var.name}-db-"
   description = "boxoffice Aurora: MySQL from the app instances only"
   vpc_id      = var.vpc_id
 
@@ -48,7 +50,7 @@ resource "aws_security_group" "db" {
 }
 
 resource "aws_security_group" "redis" {
-  name        = "${var.name}-redis"
+  name_prefix = "${var.name}-redis-"
   description = "boxoffice ElastiCache: Redis from the app instances only"
   vpc_id      = var.vpc_id
 
