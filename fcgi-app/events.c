@@ -32,10 +32,10 @@ static const char *const status_names[] = { "ACTIVE", "CLOSED", "CANCELLED" };
 /* Columns in the order row_to_event() reads them; alias e, then avail. */
 #define EVENT_COLUMNS \
 	"e.id, e.event_name, e.venue, " \
-	"CAST(UNIX_TIMESTAMP(e.event_date) * 1000 AS SIGNED), e.total_seats, " \
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', e.event_date) DIV 1000, e.total_seats, " \
 	"e.per_user_limit, e.max_per_request, e.shards, e.status, " \
-	"CAST(UNIX_TIMESTAMP(e.created_at) * 1000 AS SIGNED), " \
-	"CAST(UNIX_TIMESTAMP(e.updated_at) * 1000 AS SIGNED), " \
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', e.created_at) DIV 1000, " \
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', e.updated_at) DIV 1000, " \
 	"(SELECT COALESCE(SUM(i.available), 0) FROM event_inventory i " \
 	"WHERE i.event_id = e.id)"
 
@@ -537,7 +537,7 @@ handle_event_create(struct app *app, struct request *req,
 	struct event_input	 in;
 	struct event		 ev;
 	char			 err[512], *name = NULL, *venue = NULL, *sql;
-	char			 gerr[256];
+	char			 gerr[256], date[40];
 	int64_t			 id, k, base, extra, i, available;
 	FILE			*f;
 	size_t			 len;
@@ -553,6 +553,7 @@ handle_event_create(struct app *app, struct request *req,
 		return;
 	}
 	fe_free(&fe);
+	time_sql_datetime(in.date_ms, date, sizeof date);
 	if (in.has_limit != 1)
 		in.per_user_limit = 10;
 	if (in.has_max != 1)
@@ -568,9 +569,8 @@ handle_event_create(struct app *app, struct request *req,
 		goto dbfail;
 	sql = xasprintf("INSERT INTO events (event_name, venue, event_date, "
 	    "total_seats, per_user_limit, max_per_request, shards) VALUES "
-	    "(%s, %s, FROM_UNIXTIME(%" PRId64 ".%03d), %" PRId64 ", %" PRId64
-	    ", %" PRId64 ", %" PRId64 ")", name, venue, in.date_ms / 1000,
-	    (int)(in.date_ms % 1000), in.total, in.per_user_limit,
+	    "(%s, %s, '%s', %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+	    ")", name, venue, date, in.total, in.per_user_limit,
 	    in.max_per_request, k);
 	if (db_exec(app->db, sql, err, sizeof err) == -1) {
 		free(sql);
@@ -798,9 +798,12 @@ handle_event_update(struct app *app, struct request *req,
 		fprintf(f, ", venue = %s", q);
 		free(q);
 	}
-	if (in.has_date == 1)
-		fprintf(f, ", event_date = FROM_UNIXTIME(%" PRId64 ".%03d)",
-		    in.date_ms / 1000, (int)(in.date_ms % 1000));
+	if (in.has_date == 1) {
+		char	date[40];
+
+		time_sql_datetime(in.date_ms, date, sizeof date);
+		fprintf(f, ", event_date = '%s'", date);
+	}
 	if (in.has_total == 1)
 		fprintf(f, ", total_seats = %" PRId64, in.total);
 	if (in.has_limit == 1)

@@ -35,9 +35,9 @@
 
 #define RES_COLUMNS \
 	"id, event_id, user_id, quantity, status, " \
-	"CAST(UNIX_TIMESTAMP(created_at) * 1000 AS SIGNED), " \
-	"CAST(UNIX_TIMESTAMP(updated_at) * 1000 AS SIGNED), " \
-	"CAST(UNIX_TIMESTAMP(cancelled_at) * 1000 AS SIGNED)"
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', created_at) DIV 1000, " \
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', updated_at) DIV 1000, " \
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', cancelled_at) DIV 1000"
 
 static struct json_object *
 row_to_json(MYSQL_ROW row)

@@ -47,3 +47,15 @@ time_iso8601_now(char *buf, size_t len)
 {
 	time_iso8601_ms(time_real_ms(), buf, len);
 }
+
+void
+time_sql_datetime(int64_t ms, char *buf, size_t len)
+{
+	time_t		secs = (time_t)(ms / 1000);
+	struct tm	tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%03d",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}

@@ -14,5 +14,7 @@ int64_t	 time_real_ms(void);
 /* "2026-11-25T13:00:00.123Z" (UTC) for the given epoch ms into buf. */
 void	 time_iso8601_ms(int64_t, char *, size_t);
 void	 time_iso8601_now(char *, size_t);
+/* "2026-11-25 13:00:00.123" (UTC), a DATETIME(3) literal's text. */
+void	 time_sql_datetime(int64_t, char *, size_t);
 
 #endif

@@ -174,6 +174,9 @@ field_int(struct json_object *o, const char *name, int64_t min, int64_t max,
 	}
 	errno = 0;
 	n = json_object_get_int64(v);
+	/* json-c saturates at INT64_MAX; a larger value is out of range. */
+	if (n == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX)
+		errno = ERANGE;
 	if (errno != 0 || n < min || n > max) {
 		fe_add(fe, name, "must be an integer from %lld to %lld",
 		    (long long)min, (long long)max);
