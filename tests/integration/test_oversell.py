@@ -1,7 +1,8 @@
 """The oversell drill (tests/load/oversell) against the test stack, for each strategy:
 
   - gate:               S=500 seats, C=200 clients, R=3000 requests of 1..4 seats; sells exactly S;
-  - gate, Redis outage: Redis stopped after 10 % of the requests and started again at 35 %;
+  - gate, Redis outage: R=3000 again; Redis stopped once half the seats are sold and started again
+                        (empty: it keeps no data) a second later, while the traffic goes on;
   - event-lock:         the daemon restarted with BOXOFFICE_RESERVATION_STRATEGY=event-lock (and
                         restarted with the previous setting afterwards); may sell fewer than S.
 
@@ -110,10 +111,13 @@ def test_drill_gate(stack, capsys):
 
 def test_drill_gate_with_redis_stopped_and_restarted(healthy_stack, capsys):
     r, secs = run_drill(healthy_stack, "--strategy", "gate", "--seats", SEATS, "--clients", CLIENTS,
-                        "--requests", 1200, "--stop-redis-at", 0.1, "--start-redis-at", 0.35)
+                        "--requests", REQUESTS, "--stop-redis-at-sold", 0.5, "--redis-down-for", 1.0)
     f = check_drill(capsys, r, secs, "gate")
     assert f["sold"] == f"{SEATS}/{SEATS}", f
     assert "redis stop" in r.stdout and "redis start" in r.stdout, r.stdout
+    # the outage really happened under traffic, and traffic met the restarted Redis
+    assert int(f["while_down"].split("req/")[0]) > 0, f
+    assert int(f["after_restart"].split("req/")[0]) > 0, f
 
 
 def test_drill_event_lock(stack, event_lock, capsys):
