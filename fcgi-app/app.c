@@ -22,6 +22,7 @@
 static const struct route routes[] = {
 	{ "GET", "/api/health", handle_health, "health" },
 	{ "GET", "/api/ready", handle_ready, "ready" },
+	{ "GET", "/api/metrics", handle_metrics, "metrics" },
 	{ "GET", "/api/events", handle_events_list, "events_list" },
 	{ "POST", "/api/events", handle_event_create, "event_create" },
 	{ "GET", "/api/events/upcoming", handle_events_upcoming,

@@ -64,5 +64,6 @@ int64_t	 count_rows(struct app *, const char *sql, char *err, size_t errlen);
 void	 handle_health(struct app *, struct request *, struct response *);
 void	 handle_ready(struct app *, struct request *, struct response *);
 void	 handle_debug_sleep(struct app *, struct request *, struct response *);
+void	 handle_metrics(struct app *, struct request *, struct response *);
 
 #endif

@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 struct db *
@@ -99,13 +100,16 @@ db_get(struct db *db, char *err, size_t errlen)
 		    mysql_error(m));
 		db->last_errno = CR_CONNECTION_ERROR;
 		db->errors++;
+		METRIC_INC(db_errors);
 		mysql_close(m);
 		return (NULL);
 	}
 	db->mysql = m;
 	db->connects++;
-	if (db->connects > 1)
+	if (db->connects > 1) {
+		METRIC_INC(db_reconnects);
 		log_info("reconnected to the database");
+	}
 	return (m);
 }
 
@@ -115,6 +119,7 @@ db_error(struct db *db, char *err, size_t errlen)
 	unsigned int	e;
 
 	db->errors++;
+	METRIC_INC(db_errors);
 	if (db->mysql == NULL) {
 		db->last_errno = CR_SERVER_GONE_ERROR;
 		snprintf(err, errlen, "not connected");

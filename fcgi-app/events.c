@@ -16,6 +16,7 @@
 #include "db.h"
 #include "events.h"
 #include "log.h"
+#include "metrics.h"
 #include "redis_conn.h"
 #include "redis_gate.h"
 #include "redis_lock.h"
@@ -244,10 +245,12 @@ event_fetch(struct app *app, int64_t id, struct event *ev, bool *hit,
 		if (r->type == REDIS_REPLY_STRING && event_from_cache(r->str, ev)) {
 			freeReplyObject(r);
 			*hit = true;
+			METRIC_INC(cache_hits);
 			return (1);
 		}
 		freeReplyObject(r);
 	}
+	METRIC_INC(cache_misses);
 	if ((found = event_load(app, id, ev, available, err, errlen)) != 1)
 		return (found);
 	if (app->redis->ctx == NULL)

@@ -11,9 +11,11 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "redis_conn.h"
 #include "request.h"
 #include "response.h"
+#include "router.h"
 #include "timeutil.h"
 
 /* Liveness for the load balancer: answers without touching a dependency. */
@@ -105,4 +107,18 @@ handle_debug_sleep(struct app *app, struct request *req, struct response *resp)
 	data = json_object_new_object();
 	json_object_object_add(data, "sleptMs", json_object_new_int((int)v));
 	resp_success(resp, 200, data, "slept");
+}
+
+/* Prometheus text; nginx lets only internal addresses reach it. */
+void
+handle_metrics(struct app *app, struct request *req, struct response *resp)
+{
+	const struct route	*routes;
+	size_t			 n, len;
+	char			*text;
+
+	routes = app_routes(&n);
+	text = metrics_render(routes, n, &len);
+	resp_text(resp, 200, "text/plain; version=0.0.4; charset=utf-8", text,
+	    len);
 }

@@ -11,6 +11,7 @@
 #include "listen.h"
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 #ifndef SYSCONFDIR
@@ -105,5 +106,6 @@ main(int argc, char **argv)
 			unlink(conf->pid_file);
 		return (1);
 	}
+	metrics_init();
 	return (master_run(conf, path, fd));
 }

@@ -17,6 +17,7 @@
 #include "listen.h"
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "timeutil.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -44,6 +45,7 @@ static struct slot	*slots;
 static int		 nslots;
 static unsigned		 generation;
 static int64_t		 respawn_paused_until;
+static int		 respawns_due;	/* exits that the next spawns replace */
 static int64_t		*crash_times;	/* ring of abnormal exit times */
 static int		 crash_cap;	/* its size: crash_loop_threshold */
 static int		 crash_next;
@@ -166,6 +168,11 @@ spawn_worker(const struct bo_conf *conf, int listen_fd)
 		free(crash_times);
 		worker_main(conf, listen_fd, index);
 	}
+	if (respawns_due > 0) {
+		respawns_due--;
+		METRIC_INC(worker_respawns);
+	}
+	METRIC_ADD(workers_alive, 1);
 	s->pid = pid;
 	s->state = SLOT_RUNNING;
 	s->generation = generation;
@@ -245,6 +252,9 @@ reap(const struct bo_conf *conf)
 			    WCOREDUMP(status) ? ", core dumped" : "",
 			    (double)uptime / 1000.0);
 		}
+		if (!expected && s->generation == generation)
+			respawns_due++;
+		METRIC_ADD(workers_alive, -1);
 		s->state = SLOT_FREE;
 		s->pid = 0;
 		if (abnormal)

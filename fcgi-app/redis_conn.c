@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "redis_conn.h"
 #include "timeutil.h"
 #include "xmalloc.h"
@@ -37,6 +38,7 @@ void
 redis_conn_fail(struct redis_conn *rc)
 {
 	rc->errors++;
+	METRIC_INC(redis_errors);
 	if (rc->ctx != NULL) {
 		redisFree(rc->ctx);
 		rc->ctx = NULL;
@@ -118,8 +120,10 @@ redis_conn_get(struct redis_conn *rc, bool force, char *err, size_t errlen)
 	}
 	redisEnableKeepAlive(ctx);
 	rc->connects++;
-	if (rc->connects > 1)
+	if (rc->connects > 1) {
+		METRIC_INC(redis_reconnects);
 		log_info("reconnected to redis");
+	}
 	return (ctx);
 }
 

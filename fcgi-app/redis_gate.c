@@ -9,6 +9,7 @@
 #include <mysql.h>
 
 #include "db.h"
+#include "metrics.h"
 #include "redis_conn.h"
 #include "redis_gate.h"
 #include "redis_lock.h"
@@ -174,6 +175,8 @@ gate_rebuild(struct redis_conn *rc, struct db *db, int64_t event_id,
 				rv = r->type == REDIS_REPLY_STATUS ? 1 : 0;
 				freeReplyObject(r);
 			}
+			if (rv == 1)
+				METRIC_INC(gate_rebuilds);
 		} else
 			rv = 0;
 		mysql_free_result(res);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "metrics.h"
 #include "redis_conn.h"
 #include "redis_lock.h"
 #include "redis_script.h"
@@ -46,6 +47,10 @@ redis_lock_acquire(struct redis_conn *rc, const char *key, int ttl_ms,
 	}
 	got = r->type == REDIS_REPLY_STATUS;
 	freeReplyObject(r);
+	if (got)
+		METRIC_INC(lock_acquired);
+	else
+		METRIC_INC(lock_busy);
 	return (got);
 }
 
@@ -62,5 +67,7 @@ redis_lock_release(struct redis_conn *rc, const char *key, const char *token,
 		return (-1);
 	released = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 	freeReplyObject(r);
+	if (!released)
+		METRIC_INC(lock_expired);
 	return (released);
 }

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "events.h"
 #include "log.h"
+#include "metrics.h"
 #include "redis_conn.h"
 #include "redis_gate.h"
 #include "redis_lock.h"
@@ -496,6 +497,8 @@ handle_reservation_create(struct app *app, struct request *req,
 			g = gate_admit(app->redis, event_id, (int)qty, &value,
 			    gerr, sizeof gerr);
 		if (g == GATE_REJECTED) {
+			METRIC_INC(gate_rejects);
+			METRIC_INC(reservations[RES_INSUFFICIENT]);
 			/* Sold out at the gate: MySQL never hears of it. */
 			d = json_object_new_object();
 			json_object_object_add(d, "requested",
@@ -507,6 +510,10 @@ handle_reservation_create(struct app *app, struct request *req,
 			goto out;
 		}
 		admitted = g == GATE_ADMITTED;
+		if (admitted)
+			METRIC_INC(gate_admits);
+		else
+			METRIC_INC(gate_bypass);
 		if (g == GATE_DOWN)
 			log_debug("gate unavailable, using the database path: "
 			    "%s", gerr);
@@ -516,6 +523,7 @@ handle_reservation_create(struct app *app, struct request *req,
 		lk = redis_lock_acquire(app->redis, lockkey, EVENT_LOCK_TTL_MS,
 		    token, gerr, sizeof gerr);
 		if (lk == 0) {
+			METRIC_INC(reservations[RES_CONFLICT]);
 			resp_error(resp, 409, "CONCURRENT_RESERVATION", "Another "
 			    "reservation for this event is in progress; retry.",
 			    NULL);
@@ -538,6 +546,8 @@ handle_reservation_create(struct app *app, struct request *req,
 		log_warn("event lock %s was not ours at release: %s", lockkey,
 		    gerr);
 	/* Keep the gate counter in step with what the database did. */
+	if (out != TXN_OK && admitted)
+		METRIC_INC(gate_compensations);
 	if (out != TXN_OK && admitted &&
 	    gate_adjust(app->redis, event_id, qty, gerr, sizeof gerr) == -1)
 		log_warn("could not give back a gate admission of event %"
@@ -546,6 +556,9 @@ handle_reservation_create(struct app *app, struct request *req,
 	    gate_adjust(app->redis, event_id, -qty, gerr, sizeof gerr) == -1)
 		log_debug("gate counter not adjusted: %s", gerr);
 
+	METRIC_INC(reservations[out == TXN_OK ? RES_CONFIRMED :
+	    out == TXN_INSUFFICIENT ? RES_INSUFFICIENT : out == TXN_LIMIT ?
+	    RES_LIMIT : out == TXN_ERROR ? RES_ERROR : RES_CONFLICT]);
 	switch (out) {
 	case TXN_OK:
 		if (reservation_load(app, res_id, &o, err, sizeof err) != 1) {

@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "housekeeping.h"
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
 #include "response.h"
 #include "router.h"
@@ -105,7 +106,7 @@ has_body_method(const char *m)
 	    strcmp(m, "PATCH") == 0);
 }
 
-void
+size_t
 worker_dispatch(struct app *app, struct request *req, struct response *resp,
     ssize_t (*readfn)(void *, char *, size_t), void *readctx)
 {
@@ -114,6 +115,7 @@ worker_dispatch(struct app *app, struct request *req, struct response *resp,
 	char			 allow[64];
 	int			 status;
 
+	routes = app_routes(&nroutes);
 	/*
 	 * Transport checks come before routing, as they would at any proxy:
 	 * an oversized or non-JSON body is refused whatever its target.
@@ -121,25 +123,24 @@ worker_dispatch(struct app *app, struct request *req, struct response *resp,
 	if (req->content_length > (long long)app->conf->max_body_bytes) {
 		resp_error(resp, 413, "PAYLOAD_TOO_LARGE",
 		    "The request body is too large.", NULL);
-		return;
+		return (nroutes);
 	}
 	if (has_body_method(req->method) && (req->content_length > 0 ||
 	    req->content_type != NULL) && !request_is_json(req)) {
 		resp_error(resp, 415, "UNSUPPORTED_MEDIA_TYPE",
 		    "Send the body as application/json.", NULL);
-		return;
+		return (nroutes);
 	}
-	routes = app_routes(&nroutes);
 	switch (router_match(routes, nroutes, req, &route, allow,
 	    sizeof allow)) {
 	case ROUTE_NOT_FOUND:
 		resp_error(resp, 404, "NOT_FOUND", "No such route.", NULL);
-		return;
+		return (nroutes);
 	case ROUTE_BAD_METHOD:
 		resp_error(resp, 405, "METHOD_NOT_ALLOWED",
 		    "This route does not accept that method.", NULL);
 		resp_header(resp, "Allow", "%s", allow);
-		return;
+		return (nroutes);
 	case ROUTE_FOUND:
 		break;
 	}
@@ -151,12 +152,13 @@ worker_dispatch(struct app *app, struct request *req, struct response *resp,
 		else
 			resp_error(resp, 400, "INVALID_REQUEST",
 			    "The request body could not be read.", NULL);
-		return;
+		return ((size_t)(route - routes));
 	}
 	route->handler(app, req, resp);
 	if (resp->status == 0)
 		app_internal_error(app, resp, "handler set no response",
 		    route->name);
+	return ((size_t)(route - routes));
 }
 
 static void
@@ -190,14 +192,16 @@ serve(struct app *app, FCGX_Request *fr)
 	struct response	 resp;
 	char		 err[256], *out;
 	size_t		 len;
-	int64_t		 t0 = time_mono_us();
+	int64_t		 t0 = time_mono_us(), us;
+	size_t		 route;
 
 	resp_init(&resp);
+	app_routes(&route);	/* "unmatched" until dispatch says otherwise */
 	if (request_init(&req, fr->envp, err, sizeof err) == -1)
 		resp_error(&resp, 400, "INVALID_REQUEST", err, NULL);
 	else {
 		app->req = &req;
-		worker_dispatch(app, &req, &resp, fcgx_read, fr->in);
+		route = worker_dispatch(app, &req, &resp, fcgx_read, fr->in);
 		app->req = NULL;
 	}
 	out = resp_serialize(&resp, req.request_id, &len);
@@ -205,7 +209,9 @@ serve(struct app *app, FCGX_Request *fr)
 	if (FCGX_PutStr(out, (int)len, fr->out) < 0)
 		log_debug("client went away before the response was written");
 	free(out);
-	log_request(app, &req, resp.status, time_mono_us() - t0);
+	us = time_mono_us() - t0;
+	metrics_request(route, resp.status, us);
+	log_request(app, &req, resp.status, us);
 	request_free(&req);
 	resp_free(&resp);
 }

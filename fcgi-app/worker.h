@@ -27,7 +27,8 @@ void	 worker_main(const struct bo_conf *, int listen_fd, int slot)
  * through readfn, then the handler. Exposed for tests.
  */
 struct request;
-void	 worker_dispatch(struct app *, struct request *, struct response *,
+/* Returns the route's index in the table, or the table size if none. */
+size_t	 worker_dispatch(struct app *, struct request *, struct response *,
 	    ssize_t (*readfn)(void *, char *, size_t), void *readctx);
 
 #endif

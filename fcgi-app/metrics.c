@@ -1,0 +1,195 @@
+/* metrics.c: shared-memory counters and their Prometheus text. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "metrics.h"
+#include "router.h"
+#include "xmalloc.h"
+
+struct metrics	*metrics;
+
+static const int status_codes[METRICS_NSTATUS - 1] = {
+	200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500,
+	503
+};
+/* Upper bounds in microseconds; the last bucket is +Inf. */
+static const int64_t bucket_us[METRICS_NBUCKETS - 1] = {
+	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000
+};
+static const char *const outcome_names[RES_NOUTCOMES] = {
+	"confirmed", "insufficient", "limit", "conflict", "error"
+};
+
+void
+metrics_init(void)
+{
+	void	*p;
+
+	p = mmap(NULL, sizeof *metrics, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		fatal("metrics: cannot map %zu bytes of shared memory",
+		    sizeof *metrics);
+	/* Fresh anonymous pages are zero: every counter starts at 0. */
+	metrics = p;
+}
+
+static size_t
+status_index(int status)
+{
+	size_t	i;
+
+	for (i = 0; i < METRICS_NSTATUS - 1; i++)
+		if (status_codes[i] == status)
+			return (i);
+	return (METRICS_NSTATUS - 1);
+}
+
+void
+metrics_request(size_t route, int status, int64_t us)
+{
+	size_t	b;
+
+	if (metrics == NULL)
+		return;
+	if (route >= METRICS_MAX_ROUTES)
+		route = METRICS_MAX_ROUTES - 1;
+	atomic_fetch_add_explicit(&metrics->requests[route][status_index(status)],
+	    1, memory_order_relaxed);
+	for (b = 0; b < METRICS_NBUCKETS - 1 && us > bucket_us[b]; b++)
+		;
+	atomic_fetch_add_explicit(&metrics->latency[route][b], 1,
+	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&metrics->latency_sum_us[route],
+	    (uint64_t)(us > 0 ? us : 0), memory_order_relaxed);
+}
+
+#define LOAD(x)	atomic_load_explicit(&(x), memory_order_relaxed)
+
+static void
+counter(FILE *f, const char *name, const char *help, uint64_t v)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", name,
+	    help, name, name, v);
+}
+
+char *
+metrics_render(const struct route *routes, size_t nroutes, size_t *len)
+{
+	FILE		*f;
+	char		*out;
+	const char	*label;
+	size_t		 r, s, b;
+	uint64_t	 v, cum, count;
+
+	if ((f = open_memstream(&out, len)) == NULL)
+		fatal("open_memstream failed");
+	if (metrics == NULL) {
+		fclose(f);
+		return (out);
+	}
+	if (nroutes > METRICS_MAX_ROUTES - 1)
+		nroutes = METRICS_MAX_ROUTES - 1;
+
+	fprintf(f, "# HELP boxoffice_build_info The running version.\n"
+	    "# TYPE boxoffice_build_info gauge\n"
+	    "boxoffice_build_info{version=\"%s\"} 1\n", VERSION);
+	fprintf(f, "# HELP boxoffice_http_requests_total Requests by route and "
+	    "status.\n# TYPE boxoffice_http_requests_total counter\n");
+	for (r = 0; r <= nroutes; r++) {
+		label = r < nroutes ? routes[r].name : "unmatched";
+		for (s = 0; s < METRICS_NSTATUS; s++) {
+			if ((v = LOAD(metrics->requests[r][s])) == 0)
+				continue;
+			if (s < METRICS_NSTATUS - 1)
+				fprintf(f, "boxoffice_http_requests_total{route="
+				    "\"%s\",status=\"%d\"} %" PRIu64 "\n", label,
+				    status_codes[s], v);
+			else
+				fprintf(f, "boxoffice_http_requests_total{route="
+				    "\"%s\",status=\"other\"} %" PRIu64 "\n",
+				    label, v);
+		}
+	}
+	fprintf(f, "# HELP boxoffice_http_request_duration_seconds Time to "
+	    "answer, by route.\n"
+	    "# TYPE boxoffice_http_request_duration_seconds histogram\n");
+	for (r = 0; r <= nroutes; r++) {
+		label = r < nroutes ? routes[r].name : "unmatched";
+		count = 0;
+		for (b = 0; b < METRICS_NBUCKETS; b++)
+			count += LOAD(metrics->latency[r][b]);
+		if (count == 0)
+			continue;
+		cum = 0;
+		for (b = 0; b < METRICS_NBUCKETS; b++) {
+			cum += LOAD(metrics->latency[r][b]);
+			if (b < METRICS_NBUCKETS - 1)
+				fprintf(f, "boxoffice_http_request_duration_"
+				    "seconds_bucket{route=\"%s\",le=\"%g\"} %"
+				    PRIu64 "\n", label,
+				    (double)bucket_us[b] / 1e6, cum);
+			else
+				fprintf(f, "boxoffice_http_request_duration_"
+				    "seconds_bucket{route=\"%s\",le=\"+Inf\"} %"
+				    PRIu64 "\n", label, cum);
+		}
+		fprintf(f, "boxoffice_http_request_duration_seconds_sum{route="
+		    "\"%s\"} %.6f\n", label,
+		    (double)LOAD(metrics->latency_sum_us[r]) / 1e6);
+		fprintf(f, "boxoffice_http_request_duration_seconds_count{route="
+		    "\"%s\"} %" PRIu64 "\n", label, cum);
+	}
+	fprintf(f, "# HELP boxoffice_reservations_total Reservation attempts "
+	    "by outcome.\n# TYPE boxoffice_reservations_total counter\n");
+	for (s = 0; s < RES_NOUTCOMES; s++)
+		fprintf(f, "boxoffice_reservations_total{outcome=\"%s\"} %" PRIu64
+		    "\n", outcome_names[s], LOAD(metrics->reservations[s]));
+	counter(f, "boxoffice_gate_admits_total", "Admissions by the Redis "
+	    "gate.", LOAD(metrics->gate_admits));
+	counter(f, "boxoffice_gate_rejects_total", "Requests the gate turned "
+	    "away (sold out) without touching the database.",
+	    LOAD(metrics->gate_rejects));
+	counter(f, "boxoffice_gate_compensations_total", "Admissions given "
+	    "back after the database step failed.",
+	    LOAD(metrics->gate_compensations));
+	counter(f, "boxoffice_gate_rebuilds_total", "Gate counters rebuilt "
+	    "from the database.", LOAD(metrics->gate_rebuilds));
+	counter(f, "boxoffice_gate_bypass_total", "Reservations that took the "
+	    "database path because Redis was unavailable.",
+	    LOAD(metrics->gate_bypass));
+	counter(f, "boxoffice_lock_acquired_total", "Redis locks acquired.",
+	    LOAD(metrics->lock_acquired));
+	counter(f, "boxoffice_lock_busy_total", "Redis lock attempts that "
+	    "found the lock held (the caller did not wait).",
+	    LOAD(metrics->lock_busy));
+	counter(f, "boxoffice_lock_expired_total", "Redis locks that timed out"
+	    " before their holder released them.",
+	    LOAD(metrics->lock_expired));
+	counter(f, "boxoffice_cache_hits_total", "Event cache hits.",
+	    LOAD(metrics->cache_hits));
+	counter(f, "boxoffice_cache_misses_total", "Event cache misses.",
+	    LOAD(metrics->cache_misses));
+	counter(f, "boxoffice_db_errors_total", "Database errors.",
+	    LOAD(metrics->db_errors));
+	counter(f, "boxoffice_db_reconnects_total", "Database reconnects.",
+	    LOAD(metrics->db_reconnects));
+	counter(f, "boxoffice_redis_errors_total", "Redis errors.",
+	    LOAD(metrics->redis_errors));
+	counter(f, "boxoffice_redis_reconnects_total", "Redis reconnects.",
+	    LOAD(metrics->redis_reconnects));
+	fprintf(f, "# HELP boxoffice_workers_alive Workers running now.\n"
+	    "# TYPE boxoffice_workers_alive gauge\nboxoffice_workers_alive %"
+	    PRId64 "\n", LOAD(metrics->workers_alive));
+	counter(f, "boxoffice_worker_respawns_total", "Workers started to "
+	    "replace one that exited.", LOAD(metrics->worker_respawns));
+	if (fclose(f) != 0)
+		fatal("metrics_render: out of memory");
+	return (out);
+}
