@@ -55,3 +55,32 @@ def test_many_users_racing_for_the_last_seats(api):
     assert won <= 12
     avail, sold = api.assert_consistent(ev["id"])
     assert sold == won
+
+
+def test_total_seats_changes_racing_reservations(api):
+    """PUT totalSeats (down and up) while reservations run: never below the seats sold, and the
+    inventory, the API and the gate counter follow."""
+    ev = api.create_event(totalSeats=80, maxPerRequest=2, perUserLimit=10)
+    jobs = [("reserve", i) for i in range(40)] + [("put", t) for t in (70, 60, 50, 45, 40, 90, 35, 30, 55, 65)]
+
+    def run(kind, arg):
+        if kind == "reserve":
+            return kind, arg, api.reserve(ev["id"], f"tp-{arg}-{tag()}", 2, check=False)
+        return kind, arg, api.call("PUT", f"/api/events/{ev['id']}", admin=True, check=False,
+                                   json={"totalSeats": arg})
+
+    results = parallel(run, jobs)
+    won = 0
+    for kind, arg, r in results:
+        if kind == "reserve":
+            if r.status_code == 201:
+                won += expect(r, 201)["data"]["quantity"]
+            else:
+                assert expect(r, 409)["error"]["code"] in ("INSUFFICIENT_SEATS", "CONCURRENT_RESERVATION"), r.text
+        elif r.status_code == 200:
+            assert expect(r, 200)["data"]["totalSeats"] == arg
+        else:
+            assert "totalSeats" in expect(r, 400, "INVALID_REQUEST")["error"]["details"], r.text
+    total = api.event(ev["id"])["totalSeats"]
+    avail, sold = api.assert_consistent(ev["id"])
+    assert sold == won <= total, (sold, won, total)

@@ -250,7 +250,8 @@ def test_list_events_status_filter(api):
 
 LIST_BAD = [("page", "-1"), ("page", "abc"), ("page", "1.5"), ("size", "0"), ("size", "101"),
             ("size", "x"), ("sort", "foo"), ("sort", "id,sideways"), ("sort", "venue,asc"),
-            ("sort", ",asc"), ("status", "OPEN"), ("status", "active!")]
+            ("sort", ",asc"), ("status", "OPEN"), ("status", "active!"), ("page", "99999999999999999999"),
+            ("size", "-3"), ("size", "20abc")]
 
 
 @pytest.mark.parametrize("param,value", LIST_BAD, ids=[f"{p}={v}" for p, v in LIST_BAD])

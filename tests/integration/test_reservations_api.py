@@ -84,6 +84,36 @@ def test_create_reservation_bad_bodies(api):
     assert api.sold(ev["id"]) == 0
 
 
+def test_json_with_a_charset_is_json(api):
+    ev = api.create_event(totalSeats=5)
+    for ctype in ("application/json; charset=utf-8", "application/json;charset=UTF-8", "Application/JSON"):
+        r = api.call("POST", "/api/reservations", headers={"Content-Type": ctype},
+                     data=b'{"eventId": %d, "userId": "cs-%s", "quantity": 1}' % (ev["id"], tag().encode()))
+        expect(r, 201)
+    assert api.sold(ev["id"]) == 3
+
+
+def test_limits_changed_by_put_apply_at_once(api):
+    ev = api.create_event(totalSeats=50, perUserLimit=6, maxPerRequest=4)
+    user = f"pl-{tag()}"
+    api.event(ev["id"])   # cached
+    api.reserved(ev["id"], user, 4)
+    api.admin("PUT", f"/api/events/{ev['id']}", 200, json={"maxPerRequest": 2, "perUserLimit": 5})
+    err = api.expect("POST", "/api/reservations", 400, "INVALID_REQUEST",
+                     json={"eventId": ev["id"], "userId": f"pl-{tag()}", "quantity": 3})["error"]
+    assert "quantity" in err["details"], err
+    err = api.expect("POST", "/api/reservations", 409, "LIMIT_EXCEEDED",
+                     json={"eventId": ev["id"], "userId": user, "quantity": 2})["error"]
+    assert err["details"]["perUserLimit"] == 5 and err["details"]["requested"] == 2, err
+    api.reserved(ev["id"], user, 1)
+    # lowering the limit below what a user already holds keeps the reservations, refuses more
+    api.admin("PUT", f"/api/events/{ev['id']}", 200, json={"perUserLimit": 2})
+    api.expect("POST", "/api/reservations", 409, "LIMIT_EXCEEDED",
+               json={"eventId": ev["id"], "userId": user, "quantity": 1})
+    assert api.expect("GET", f"/api/users/{user}", 200)["data"]["totalTickets"] == 5
+    assert api.assert_consistent(ev["id"]) == (45, 5)
+
+
 def test_create_reservation_unknown_event(api):
     api.expect("POST", "/api/reservations", 404, "EVENT_NOT_FOUND",
                json={"eventId": BIG, "userId": f"u-{tag()}", "quantity": 1})
