@@ -15,7 +15,10 @@ BAD_IDS = ["0", "-7", "x1", "2.0", "9223372036854775808", "123456789012345678901
 @pytest.fixture
 def api_restoring(healthy_stack):
     """A client on a stack that is brought back up (and ready=UP) after the test."""
-    return Api(healthy_stack)
+    client = Api(healthy_stack)
+    yield client
+    healthy_stack.up()
+    client.close_created()
 
 
 # ------------------------------------------------------------------ create
