@@ -434,6 +434,47 @@ def api(stack):
     client.close_created()
 
 
+def restart_daemon(stack, **overrides):
+    """Stop the daemon gracefully (SIGQUIT to the master) and start it again through
+    scripts/stack up with BOXOFFICE_<KEY>=value for each key=value given (None: unset), e.g.
+    restart_daemon(stack, reservation_strategy="event-lock"). Waits for ready=UP and checks that
+    the rendered app config has the values. os.environ is left as it was."""
+    import signal
+    from conftest import load_stack_env
+    master = stack.master_pid()
+    os.kill(master, signal.SIGQUIT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and stack.alive(master):
+        time.sleep(0.1)
+    assert not stack.alive(master), "the daemon did not stop on SIGQUIT within 60s"
+    saved = {}
+    try:
+        for key, value in overrides.items():
+            var = "BOXOFFICE_" + key.upper()
+            saved[var] = os.environ.get(var)
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = str(value)
+        stack.up()
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+    stack.env.update(load_stack_env())
+    stack.wait_status("/api/ready", lambda r: r.status_code == 200 and r.json()["data"]["status"] == "UP",
+                      timeout=60)
+    conf = {}
+    for line in open(stack.env["BOXOFFICE_APP_CONF"]):
+        if "=" in line and not line.lstrip().startswith(("#", ";")):
+            k, _, v = line.partition("=")
+            conf[k.strip()] = v.strip()
+    for key, value in overrides.items():
+        if value is not None:
+            assert conf.get(key) == str(value), f"app config has {key} = {conf.get(key)!r}, wanted {value!r}"
+
 def parallel(fn, args, barrier=True, timeout=60):
     """Run fn(*a) for each a in args on its own thread, released together; returns the results in
     order (an exception is returned in place of a result)."""

@@ -2,7 +2,12 @@
 duplicates (exactly one reservation), key validation. Every response is validated against
 docs/api/openapi.yaml."""
 
-from openapi_check import api, expect, parallel, tag  # noqa: F401 (api is a fixture)
+import os
+import time
+
+import pytest
+
+from openapi_check import api, expect, parallel, restart_daemon, tag  # noqa: F401 (api is a fixture)
 
 
 def rows_for(api, event_id, user):
@@ -92,3 +97,39 @@ def test_key_validation(api):
     res = api.reserved(ev["id"], f"k-{tag()}", 1, key=longest)
     assert res["quantity"] == 1
     assert api.reserved(ev["id"], res["userId"], 1, key=longest)["id"] == res["id"]
+
+
+@pytest.fixture
+def fast_housekeeping(stack):
+    """The daemon with reconcile_interval_s = 1 (housekeeping, which forgets old keys, every second)."""
+    previous = os.environ.get("BOXOFFICE_RECONCILE_INTERVAL_S")
+    restart_daemon(stack, reconcile_interval_s=1)
+    yield
+    restart_daemon(stack, reconcile_interval_s=previous)
+
+
+def test_keys_are_forgotten_after_the_ttl(api, fast_housekeeping):
+    """idempotency_ttl_s (24 h by default): a key older than that is forgotten, and the same key then
+    makes a new reservation; a younger key still replays."""
+    ev = api.create_event(totalSeats=20)
+    user = f"ttl-{tag()}"
+    old_key, young_key = f"old-{tag()}", f"young-{tag()}"
+    old = api.reserved(ev["id"], user, 1, key=old_key)
+    young = api.reserved(ev["id"], user, 1, key=young_key)
+    api.sql(f"UPDATE reservations SET created_at = UTC_TIMESTAMP(3) - INTERVAL 25 HOUR WHERE id={old['id']}")
+    api.sql(f"UPDATE reservations SET created_at = UTC_TIMESTAMP(3) - INTERVAL 23 HOUR WHERE id={young['id']}")
+    # housekeeping runs in a worker after it has served a request: keep them busy meanwhile
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and \
+            api.sql_value(f"SELECT idempotency_key FROM reservations WHERE id={old['id']}") is not None:
+        for _ in range(8):
+            api.expect("GET", "/api/health", 200)
+        time.sleep(0.1)
+    assert api.sql_value(f"SELECT idempotency_key FROM reservations WHERE id={old['id']}") is None, \
+        "a key 25 h old was not forgotten within 15 s (housekeeping every 1 s)"
+    assert api.sql_value(f"SELECT idempotency_key FROM reservations WHERE id={young['id']}") == young_key
+    assert api.reserved(ev["id"], user, 1, key=young_key)["id"] == young["id"]
+    fresh = api.reserved(ev["id"], user, 1, key=old_key)
+    assert fresh["id"] != old["id"]
+    assert api.expect("GET", f"/api/reservations/{old['id']}", 200)["data"]["status"] == "CONFIRMED"
+    assert api.assert_consistent(ev["id"]) == (17, 3)

@@ -10,14 +10,14 @@ Each run prints its figures line (requests, 201s, 409s by code, seats sold, over
 to $BOXOFFICE_RUN_DIR/drill-figures.txt, and the module prints them all at the end, so that
 scripts/test's output shows them. The drill itself checks the invariant (see its --help)."""
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, load_stack_env
+from conftest import ROOT
+from openapi_check import restart_daemon
 
 DRILL = ROOT / "tests" / "load" / "oversell"
 SEATS, CLIENTS, REQUESTS = 500, 200, 3000
@@ -63,43 +63,12 @@ def check_drill(capsys, r, secs, strategy):
     return fields
 
 
-def restart_daemon(stack, strategy):
-    """Stop the daemon gracefully and bring it back through scripts/stack up with
-    BOXOFFICE_RESERVATION_STRATEGY=strategy (None: unset)."""
-    master = stack.master_pid()
-    os.kill(master, signal.SIGQUIT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and stack.alive(master):
-        time.sleep(0.1)
-    assert not stack.alive(master), "the daemon did not stop on SIGQUIT within 60s"
-    saved = os.environ.get("BOXOFFICE_RESERVATION_STRATEGY")
-    try:
-        if strategy is None:
-            os.environ.pop("BOXOFFICE_RESERVATION_STRATEGY", None)
-        else:
-            os.environ["BOXOFFICE_RESERVATION_STRATEGY"] = strategy
-        stack.up()
-    finally:
-        if saved is None:
-            os.environ.pop("BOXOFFICE_RESERVATION_STRATEGY", None)
-        else:
-            os.environ["BOXOFFICE_RESERVATION_STRATEGY"] = saved
-    stack.env.update(load_stack_env())
-    stack.wait_status("/api/ready", lambda r: r.status_code == 200 and r.json()["data"]["status"] == "UP",
-                      timeout=60)
-    conf = Path(stack.env["BOXOFFICE_APP_CONF"]).read_text()
-    want = strategy or "gate"
-    lines = [ln.split("=", 1)[1].strip() for ln in conf.splitlines()
-             if ln.strip().startswith("reservation_strategy") and "=" in ln]
-    assert (lines[:1] or ["gate"])[0] == want, f"app config has reservation_strategy {lines}, wanted {want}"
-
-
 @pytest.fixture
 def event_lock(stack):
     previous = os.environ.get("BOXOFFICE_RESERVATION_STRATEGY")
-    restart_daemon(stack, "event-lock")
+    restart_daemon(stack, reservation_strategy="event-lock")
     yield
-    restart_daemon(stack, previous)
+    restart_daemon(stack, reservation_strategy=previous)
 
 
 def test_drill_gate(stack, capsys):
