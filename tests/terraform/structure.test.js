@@ -148,3 +148,14 @@ test('the user data template renders to valid bash with exactly the variables te
   assert.match(rendered, /^#!\/bin\/bash\n/);
   assert.match(rendered, /^set -euo pipefail$/m);
 });
+
+test('terraform.tfvars.example sets only declared root variables, and every required one', async () => {
+  const root = await loadRoot();
+  const { parse } = require('@cdktf/hcl2json');
+  const example = await parse('terraform.tfvars', fs.readFileSync(path.join(TF_DIR, 'terraform.tfvars.example'), 'utf8'));
+  assert.ok(Object.keys(example).length >= 10, 'the example should show the main settings');
+  for (const k of Object.keys(example)) assert.ok(k in root.variable, `terraform.tfvars.example sets undeclared variable "${k}"`);
+  for (const [v, decl] of Object.entries(root.variable)) {
+    if (!('default' in decl)) assert.ok(v in example, `terraform.tfvars.example must set the required variable "${v}"`);
+  }
+});
