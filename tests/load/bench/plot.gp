@@ -17,6 +17,7 @@ set grid ytics
 set logscale y
 set xtics noenhanced font ",9"
 set key top right noenhanced
+set bmargin 4
 
 set ylabel "per second (log)"
 set title "Throughput: all answers/s and useful answers/s (confirmed 201s, cached 200s, sold-out 409s)"

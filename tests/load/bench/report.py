@@ -48,15 +48,24 @@ commands = tsv(os.path.join(out_dir, "commands.tsv"), 2)
 
 def redis_csv(name):
     p = os.path.join(res, name)
+    c = cpu(name[:-4])
     try:
         with open(p) as f:
             rows = list(csv.reader(f))
         hdr, row = rows[0], rows[-1]
         d = dict(zip(hdr, row))
         return {"rps": float(d["rps"]), "p50": float(d.get("p50_latency_ms", "nan")),
-                "p99": float(d.get("p99_latency_ms", "nan"))}
+                "p99": float(d.get("p99_latency_ms", "nan")), "cpu": c}
     except (OSError, IndexError, KeyError, ValueError):
         return None
+
+
+def cpu(name):
+    """'busy X % / foreign Y %' for a measurement, from cpusnap.py's NAME.cpu.json"""
+    j = load_json(name + ".cpu.json")
+    if not j:
+        return "n/a"
+    return f"{j['machine_busy_pct']:.0f} % / {j['foreign_pct_of_core']:.0f} %"
 
 
 def fmt(x, nd=0):
@@ -84,6 +93,7 @@ def wrk_stats(name):
         "p50": lat["p50"] / 1000, "p99": lat["p99"] / 1000, "p999": lat["p999"] / 1000,
         "n201": st.get(201, 0), "n200": st.get(200, 0), "n409": st.get(409, 0),
         "connections": r.get("connections"), "la": (r.get("loadavg_before"), r.get("loadavg_after")),
+        "cpu": cpu(name),
     }
     s["confirmed_ps"] = s["n201"] / dur
     sql = load_json(name + ".sql.json")
@@ -183,30 +193,37 @@ tot = 0.0
 for p in phases:
     w(f"| {p[0]} | {p[1]} |")
     tot += float(p[1])
+tun_t = sum(float(p[1]) for p in phases if p[0].startswith("tuning-"))
+if tun_t:
+    w(f"| default phases (everything but tuning-*) | {tot - tun_t:.1f} |")
+    w(f"| tuning phases (`--tuning` only) | {tun_t:.1f} |")
 w(f"| **total (without the report step)** | **{tot:.1f}** |")
 w("")
 
 # ---- ceilings
 w("## Ceilings (same run)")
 w("")
-w("| ceiling | throughput | p50 | p99 | p99.9 | errors | ratio |")
-w("|---|---|---|---|---|---|---|")
+w("CPU column: machine busy (100 % = both vCPUs) / CPU used by processes that are not the bench's, "
+  "in % of one core (tests/load/bench/cpusnap.py; a lower bound).")
+w("")
+w("| ceiling | throughput | p50 | p99 | p99.9 | errors | ratio | CPU busy / foreign |")
+w("|---|---|---|---|---|---|---|---|")
 if c_static:
     w(f"| nginx `return 200` + 80-byte JSON, c={c_static['connections']} | {fmt(c_static['rps'])} req/s | "
-      f"{c_static['p50']:.2f} ms | {c_static['p99']:.2f} ms | {c_static['p999']:.2f} ms | {status_str(c_static)} | 1 |")
+      f"{c_static['p50']:.2f} ms | {c_static['p99']:.2f} ms | {c_static['p999']:.2f} ms | {status_str(c_static)} | 1 | {c_static['cpu']} |")
 if c_fcgi:
     w(f"| nginx → FastCGI `GET /api/health`, c={c_fcgi['connections']} | {fmt(c_fcgi['rps'])} req/s | "
       f"{c_fcgi['p50']:.2f} ms | {c_fcgi['p99']:.2f} ms | {c_fcgi['p999']:.2f} ms | {status_str(c_fcgi)} | "
-      f"{pct(c_fcgi['rps'] / static_ceiling) if static_ceiling else 'n/a'} of nginx static |")
+      f"{pct(c_fcgi['rps'] / static_ceiling) if static_ceiling else 'n/a'} of nginx static | {c_fcgi['cpu']} |")
 for lab, r in (("Redis gate script (EVALSHA, one key), 50 clients, no pipeline", r1),
                ("Redis gate script (EVALSHA, one key), 50 clients, -P 16", r16)):
     if r:
-        w(f"| {lab} | {fmt(r['rps'])} ops/s | {r['p50']:.2f} ms | {r['p99']:.2f} ms | n/a | 0 | |")
+        w(f"| {lab} | {fmt(r['rps'])} ops/s | {r['p50']:.2f} ms | {r['p99']:.2f} ms | n/a | 0 | | {r['cpu']} |")
 for t, j in sorted(tx.items()):
     best = " **(ceiling)**" if j is tx_best else ""
     w(f"| bare MariaDB hot-row reservation tx (UPDATE+INSERT+COMMIT, durable), {t} clients{best} | "
       f"{fmt(j['tps'])} tx/s | {j['p50_ms']:.2f} ms | {j['p99_ms']:.2f} ms | {j['p999_ms']:.2f} ms | "
-      f"{j['errors']} | |")
+      f"{j['errors']} | | {cpu(f'tx_text_{t}')} |")
 w("")
 
 # ---- scenarios
@@ -216,12 +233,12 @@ w("Ratios: reservations (confirmed/s) against the bare MariaDB hot-row ceiling; 
   "sold-out rejections against the nginx → FastCGI ceiling. *False rejections* are 409s on an event "
   "that still had seats after the surge (all surge events had 1,000,000 or 10,000,000 seats).")
 w("")
-w("| scenario | req/s | useful/s | ratio to ceiling | p50 | p99 | p99.9 | answers by status | false rejections | loadavg before→after |")
-w("|---|---|---|---|---|---|---|---|---|---|")
+w("| scenario | req/s | useful/s | ratio to ceiling | p50 | p99 | p99.9 | answers by status | false rejections | CPU busy / foreign | loadavg before→after |")
+w("|---|---|---|---|---|---|---|---|---|---|---|")
 plot_rows = []
 for key, (label, s) in S.items():
     if s is None:
-        w(f"| {label} | not measured (no result file) | | | | | | | | |")
+        w(f"| {label} | not measured (no result file) | | | | | | | | | |")
         continue
     u, ceil, what = useful(key, s)
     fr = false_rejections(key, s)
@@ -230,7 +247,7 @@ for key, (label, s) in S.items():
         frs += f" (CONCURRENT_RESERVATION {s['c409']['CONCURRENT_RESERVATION']:,}, by design)"
     ratio = f"{pct(u / ceil)} ({what})" if (u is not None and ceil) else "n/a"
     w(f"| {label} | {fmt(s['rps'])} | {fmt(u)} | {ratio} | {s['p50']:.1f} ms | {s['p99']:.1f} ms | "
-      f"{s['p999']:.1f} ms | {status_str(s)} | {frs} | {s['la'][0]}→{s['la'][1]} |")
+      f"{s['p999']:.1f} ms | {status_str(s)} | {frs} | {s['cpu']} | {s['la'][0]}→{s['la'][1]} |")
     plot_rows.append((label, s["rps"], u or 0, s["p99"], s["p50"]))
 w("")
 w("SQL cross-check (CONFIRMED rows of the scenario's event, counted in MariaDB before and after; "
@@ -242,6 +259,45 @@ for key, (label, s) in S.items():
     if s and "sql" in s:
         w(f"| {label} | {s['sql']['event']} | {s['n201']:,} | {s['sql_confirmed']:,} | {s['seats_left']:,} |")
 w("")
+
+# metrics deltas per scenario (if the daemon serves /api/metrics)
+MRE = re.compile(r"^([a-z_]+)(\{[^}]*\})?\s+([0-9.eE+-]+)$")
+
+
+def metrics(path):
+    d = {}
+    try:
+        for ln in open(path):
+            m = MRE.match(ln.strip())
+            if m:
+                d[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    except OSError:
+        return None
+    return d
+
+
+MCOLS = [("confirmed", 'boxoffice_reservations_total{outcome="confirmed"}'),
+         ("insufficient", 'boxoffice_reservations_total{outcome="insufficient"}'),
+         ("conflict", 'boxoffice_reservations_total{outcome="conflict"}'),
+         ("error", 'boxoffice_reservations_total{outcome="error"}'),
+         ("gate admits", "boxoffice_gate_admits_total"), ("gate rejects", "boxoffice_gate_rejects_total"),
+         ("compensations", "boxoffice_gate_compensations_total"),
+         ("lock acquired", "boxoffice_lock_acquired_total"), ("lock busy", "boxoffice_lock_busy_total"),
+         ("db errors", "boxoffice_db_errors_total"), ("redis errors", "boxoffice_redis_errors_total")]
+mrows = []
+for key, (label, s) in S.items():
+    a, b = metrics(os.path.join(res, key + ".metrics.before")), metrics(os.path.join(res, key + ".metrics.after"))
+    if a is not None and b is not None:
+        mrows.append((label, [fmt(b[m] - a.get(m, 0)) if m in b else "–" for _, m in MCOLS]))
+if mrows:
+    w("Cross-check with the daemon's own counters (`GET /api/metrics` scraped just before and after each "
+      "reservation scenario, deltas; after includes the requests still queued when wrk stopped):")
+    w("")
+    w("| scenario | " + " | ".join(c for c, _ in MCOLS) + " |")
+    w("|---|" + "---|" * len(MCOLS))
+    for label, vals in mrows:
+        w(f"| {label} | " + " | ".join(vals) + " |")
+    w("")
 
 # invariants
 inv = tsv(os.path.join(res, "invariants.tsv"))
@@ -354,9 +410,10 @@ if ms == "200" and os.path.exists(mpath):
                       r"_total|cache_(hits|misses)_total|db_errors_total|redis_errors_total|workers_alive|"
                       r"worker_respawns_total)")
     lines = [ln for ln in open(mpath).read().splitlines() if keep.match(ln)]
-    w("Scraped once after the last scenario. The counters live in the master's shared memory, so they "
-      "cover only what this daemon instance served since its last restart (the bench restarts it "
-      "before the event-lock and the Redis-stopped scenarios): the Redis-stopped and the sold-out surges.")
+    w("Scraped once right after the sold-out surge (the selected series). The counters live in the master's "
+      "shared memory, so they cover only what this daemon instance served since its last restart (the bench "
+      "restarts it before the event-lock and the Redis-stopped scenarios): the Redis-stopped and the "
+      "sold-out surges. Per-scenario deltas are in the cross-check table above.")
     w("")
     w("```")
     L.extend(lines[:60])
