@@ -17,6 +17,9 @@ def test_concurrent_double_cancel_returns_the_seats_once(api):
             if r is not ok[0]:
                 expect(r, 409, "ALREADY_CANCELLED")
         assert api.event(ev["id"])["availableSeats"] == avail_before + 3
+        audit = api.sql(f"SELECT action, COUNT(*) FROM reservation_audit WHERE reservation_id={res['id']} "
+                        f"GROUP BY action ORDER BY action")
+        assert audit == [["CREATE", "1"], ["CANCEL", "1"]] or sorted(audit) == [["CANCEL", "1"], ["CREATE", "1"]], audit
     assert api.assert_consistent(ev["id"]) == (40, 0)
 
 

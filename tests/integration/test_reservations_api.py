@@ -182,6 +182,27 @@ def test_event_in_the_past(api):
     assert api.sold(ev["id"]) == 0
 
 
+def test_audit_trail(api):
+    """reservation_audit: one CREATE and one CANCEL row, with the request ids the client saw in
+    X-Request-Id and the idempotency key; a replay and a refused second cancel add nothing."""
+    ev = api.create_event(totalSeats=5)
+    user, key, t = f"aud-{tag()}", f"key-{tag()}", tag()
+    r = api.call(
+        "POST", "/api/reservations", json={"eventId": ev["id"], "userId": user, "quantity": 2},
+        headers={"Idempotency-Key": key, "X-Request-Id": f"audit-create-{t}"})
+    res = expect(r, 201)["data"]
+    assert r.headers["X-Request-Id"] == f"audit-create-{t}"
+    api.reserved(ev["id"], user, 2, key=key)   # replay
+    r = api.call("DELETE", f"/api/reservations/{res['id']}", headers={"X-Request-Id": f"audit-cancel-{t}"})
+    expect(r, 200)
+    api.expect("DELETE", f"/api/reservations/{res['id']}", 409, "ALREADY_CANCELLED")
+    rows = api.sql(f"SELECT action, event_id, user_id, quantity, request_id, COALESCE(idempotency_key, 'NULL') "
+                   f"FROM reservation_audit WHERE reservation_id={res['id']} ORDER BY id")
+    assert rows == [["CREATE", str(ev["id"]), user, "2", f"audit-create-{t}", key],
+                    ["CANCEL", str(ev["id"]), user, "2", f"audit-cancel-{t}", rows[1][5] if len(rows) > 1 else ""]], rows
+    assert rows[1][5] in ("NULL", key), rows
+
+
 # ------------------------------------------------------------------ get
 
 def test_get_reservation_errors(api):
