@@ -133,3 +133,29 @@ def test_keys_are_forgotten_after_the_ttl(api, fast_housekeeping):
     assert fresh["id"] != old["id"]
     assert api.expect("GET", f"/api/reservations/{old['id']}", 200)["data"]["status"] == "CONFIRMED"
     assert api.assert_consistent(ev["id"]) == (17, 3)
+
+
+def test_duplicate_in_flight_is_409_with_retry_after(api):
+    """White-box: the daemon marks a keyed request in flight in Redis as bo:{idem}:<user>:<key> =
+    "<eventId>|<userId>|<quantity>" (30 s). A marker planted by hand stands for the same request
+    running on another instance: 409 CONCURRENT_RESERVATION with Retry-After; a marker of another
+    body: 422. Nothing is reserved meanwhile, and once the marker is gone the request goes through."""
+    ev = api.create_event(totalSeats=5, maxPerRequest=4)
+    user, key = f"inf-{tag()}", f"key-{tag()}"
+    marker = f"bo:{{idem}}:{user}:{key}"
+    api.redis("SET", marker, f"{ev['id']}|{user}|2", "PX", 20000)
+    try:
+        r = api.call("POST", "/api/reservations", json={"eventId": ev["id"], "userId": user, "quantity": 2},
+                     headers={"Idempotency-Key": key})
+        expect(r, 409, "CONCURRENT_RESERVATION")
+        assert int(r.headers["Retry-After"]) >= 1, r.headers
+        api.redis("SET", marker, f"{ev['id']}|{user}|3", "PX", 20000)
+        api.expect("POST", "/api/reservations", 422, "IDEMPOTENCY_CONFLICT",
+                   json={"eventId": ev["id"], "userId": user, "quantity": 2}, headers={"Idempotency-Key": key})
+        assert api.sold(ev["id"]) == 0
+    finally:
+        api.redis("DEL", marker)
+    res = api.reserved(ev["id"], user, 2, key=key)
+    assert api.reserved(ev["id"], user, 2, key=key)["id"] == res["id"]
+    assert api.redis("EXISTS", marker) == "0", "the in-flight marker outlived its request"
+    assert api.assert_consistent(ev["id"]) == (3, 2)
