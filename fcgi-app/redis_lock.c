@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "metrics.h"
+#include "random_hex.h"
 #include "redis_conn.h"
 #include "redis_lock.h"
 #include "redis_script.h"
@@ -18,14 +18,7 @@ static struct redis_script release_script = REDIS_SCRIPT("lock_release",
 void
 redis_lock_token(char token[LOCK_TOKEN_LEN + 1])
 {
-	unsigned char	rnd[LOCK_TOKEN_LEN / 2];
-	size_t		i;
-
-	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-		for (i = 0; i < sizeof rnd; i++)
-			rnd[i] = (unsigned char)random();
-	for (i = 0; i < sizeof rnd; i++)
-		snprintf(token + i * 2, 3, "%02x", rnd[i]);
+	random_hex(token, LOCK_TOKEN_LEN / 2);
 }
 
 int

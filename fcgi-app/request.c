@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
+#include "random_hex.h"
 #include "request.h"
 #include "xmalloc.h"
 
@@ -137,19 +137,6 @@ valid_request_id(const char *id)
 	return (true);
 }
 
-static void
-make_request_id(char *out)
-{
-	unsigned char	rnd[16];
-	size_t		i;
-
-	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-		for (i = 0; i < sizeof rnd; i++)
-			rnd[i] = (unsigned char)random();
-	for (i = 0; i < sizeof rnd; i++)
-		snprintf(out + i * 2, 3, "%02x", rnd[i]);
-}
-
 int
 request_init(struct request *r, char *const *envp, char *err, size_t errlen)
 {
@@ -165,7 +152,7 @@ request_init(struct request *r, char *const *envp, char *err, size_t errlen)
 	if (id != NULL && valid_request_id(id))
 		snprintf(r->request_id, sizeof r->request_id, "%s", id);
 	else
-		make_request_id(r->request_id);
+		random_hex(r->request_id, 16);
 
 	method = env_get(envp, "REQUEST_METHOD");
 	snprintf(r->method, sizeof r->method, "%s", method ? method : "GET");
