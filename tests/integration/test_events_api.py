@@ -105,6 +105,22 @@ def test_create_event_far_future_date_is_not_a_500(api, date):
         assert "eventDate" in expect(r, 400, "INVALID_REQUEST")["error"]["details"]
 
 
+def test_text_is_unicode_and_bounded_in_characters(api):
+    """eventName and venue are JSON strings of 1..200 (and 0..200) characters, stored in utf8mb4
+    VARCHAR(200) columns: multibyte text round-trips, and the bound counts characters, not bytes."""
+    name = f"Концерт 🎵 «{tag()}» — Zürich"
+    ev = api.create_event(eventName=name, venue="Salle Pleyel, 252 rue du Faubourg Saint-Honoré")
+    assert api.event(ev["id"])["eventName"] == name
+    assert api.event(ev["id"])["venue"] == "Salle Pleyel, 252 rue du Faubourg Saint-Honoré"
+    ev = api.create_event(eventName="é" * 200, venue="ü" * 200)
+    assert api.event(ev["id"])["eventName"] == "é" * 200 and api.event(ev["id"])["venue"] == "ü" * 200
+    err = api.admin("POST", "/api/events", 400, "INVALID_REQUEST",
+                    json={"eventName": "é" * 201, "totalSeats": 1, "eventDate": future()})["error"]
+    assert "eventName" in err["details"], err
+    up = api.admin("PUT", f"/api/events/{ev['id']}", 200, json={"eventName": "日本語" * 66})["data"]
+    assert up["eventName"] == "日本語" * 66
+
+
 def test_create_event_auth(api):
     body = {"eventName": f"auth-{tag()}", "totalSeats": 5, "eventDate": future()}
     api.expect("POST", "/api/events", 401, "UNAUTHORIZED", json=body)
