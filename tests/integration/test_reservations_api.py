@@ -298,6 +298,20 @@ def test_user_statistics(api):
     api.expect("GET", "/api/users/" + "u" * 65, 400, "INVALID_REQUEST")
 
 
+@pytest.mark.parametrize("shape", ["a b", "p%q", "h#?&=", "plus+", "x/y"])
+def test_user_paths_take_any_valid_user_id_percent_encoded(api, shape):
+    """Every userId that POST accepts (printable ASCII, '/' included) can be looked up, percent-encoded
+    in the path."""
+    from urllib.parse import quote
+    ev = api.create_event(totalSeats=5)
+    user = f"{shape}-{tag()}"
+    res = api.reserved(ev["id"], user, 1)
+    stats = api.expect("GET", "/api/users/" + quote(user, safe=""), 200)["data"]
+    assert stats["userId"] == user and stats["totalReservations"] == 1, stats
+    page = api.expect("GET", "/api/reservations/user/" + quote(user, safe=""), 200)["data"]
+    assert [r["id"] for r in page["content"]] == [res["id"]]
+
+
 # ------------------------------------------------------------------ admin reconcile
 
 def test_admin_reconcile(api):
