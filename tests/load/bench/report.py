@@ -203,8 +203,13 @@ w("")
 # ---- ceilings
 w("## Ceilings (same run)")
 w("")
-w("CPU column: machine busy (100 % = both vCPUs) / CPU used by processes that are not the bench's, "
-  "in % of one core (tests/load/bench/cpusnap.py; a lower bound).")
+w("CPU column: machine busy (100 % = both vCPUs busy) / CPU time of processes that are not the bench's "
+  "during that measurement, in % of ONE core (tests/load/bench/cpusnap.py: /proc/stat and /proc/<pid>/stat "
+  "snapshots; a lower bound, since processes that exit during the measurement are not counted). "
+  "With foreign at 50-100 % of a core, the bench's servers and its load generator got roughly half of the "
+  "machine: the ceilings below are far under what this machine kind does when it is quiet "
+  "(/work/shared/reference/machine-ceilings.md measured ~120-150k req/s static, ~18-30k req/s "
+  "nginx→FastCGI, ~90-110k/s Redis gate script, ~5-6.5k tx/s durable hot row on a quiet box).")
 w("")
 w("| ceiling | throughput | p50 | p99 | p99.9 | errors | ratio | CPU busy / foreign |")
 w("|---|---|---|---|---|---|---|---|")
@@ -380,6 +385,35 @@ w("| target | result | numbers |")
 w("|---|---|---|")
 for t, ok, num in rows:
     w(f"| {t} | {mark(ok)} | {num} |")
+w("")
+
+w("### Reading the numbers")
+w("")
+conns = int(meta.get("connections", "1000") or 1000)
+lit = []
+for key, (label, s) in S.items():
+    if s and s["rps"]:
+        lit.append(f"{label} {s['p50']:.0f} vs {conns / s['rps'] * 1000:.0f} ms")
+if lit:
+    w(f"- p50 against Little's law ({conns:,} connections / req/s): " + "; ".join(lit) + ". Where the two "
+      "are close, latency at this concurrency is queueing (nginx holds the client connections, the daemon's "
+      "listen backlog the FastCGI connects, while the responders are busy), not service time: p99 < 50 ms "
+      "at 1,000 connections needs well over 20,000 answers/s.")
+if g and c_fcgi:
+    w(f"- The gate surge served {fmt(g['rps'])} req/s, {pct(g['rps'] / c_fcgi['rps'])} of what the same nginx → "
+      f"FastCGI path does for `/api/health` (no work at all) and {pct(g['rps'] / tx_ceiling) if tx_ceiling else 'n/a'} "
+      "of the bare hot-row transaction. Each reservation costs an EVALSHA, a 6-statement durable transaction "
+      "(START, per-user tally upsert, shard UPDATE, INSERT reservation, INSERT audit, COMMIT) and the JSON work, on "
+      "the same 2 vCPUs as wrk, nginx, Redis and MariaDB.")
+if el:
+    tot409 = el["n409"]
+    w(f"- event-lock: {tot409:,} of {el['requests']:,} answers ({pct(tot409 / el['requests']) if el['requests'] else 'n/a'}) "
+      f"were 409 CONCURRENT_RESERVATION: the per-event lock lets one request per event through at a time and "
+      "fails the rest fast, so its confirmed/s is bounded by one transaction at a time.")
+if g and nr:
+    w(f"- With Redis stopped the gate strategy still confirmed {fmt(nr['confirmed_ps'])}/s "
+      f"({pct(nr['confirmed_ps'] / g['confirmed_ps']) if g['confirmed_ps'] else 'n/a'} of the gate surge) with "
+      f"{(false_rejections('surge_gate_noredis', nr) or 0):,} false rejections: the DB-only path is slower but correct.")
 w("")
 
 w(f"### Memory: worker RSS over the {meta.get('soak_seconds', '?')}-s gate surge")
