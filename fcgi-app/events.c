@@ -727,7 +727,7 @@ handle_event_update(struct app *app, struct request *req,
 	struct json_object	*body;
 	struct fielderrs	 fe;
 	struct event_input	 in;
-	struct event		 ev;
+	struct event		 ev, after;
 	char			 err[512], gerr[256], *q = NULL, *sql;
 	int64_t			 id, sold = 0, available;
 	MYSQL_RES		*res;
@@ -833,8 +833,13 @@ handle_event_update(struct app *app, struct request *req,
 		if (r == -1)
 			goto rollback;
 	}
-	if (db_exec(app->db, "COMMIT", err, sizeof err) == -1)
+	/* Read back under the row lock: the answer is this update's state. */
+	if (event_load(app, id, &after, &available, err, sizeof err) != 1)
 		goto rollback;
+	if (db_exec(app->db, "COMMIT", err, sizeof err) == -1) {
+		event_free(&after);
+		goto rollback;
+	}
 	json_object_put(body);
 	/* After the commit, never before: a reader cannot refill stale data. */
 	event_cache_evict(app, id);
@@ -844,12 +849,8 @@ handle_event_update(struct app *app, struct request *req,
 		log_warn("gate counter of event %" PRId64 " not adjusted; the "
 		    "reconciliation will: %s", id, gerr);
 	event_free(&ev);
-	if (event_load(app, id, &ev, &available, err, sizeof err) != 1) {
-		app_db_failure(app, resp, "reading the event failed", err);
-		return;
-	}
-	resp_success(resp, 200, event_json(&ev, available), "Event updated.");
-	event_free(&ev);
+	resp_success(resp, 200, event_json(&after, available), "Event updated.");
+	event_free(&after);
 	return;
 memfail:
 	fclose(f);
