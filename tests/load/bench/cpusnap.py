@@ -4,7 +4,10 @@ jobs took while scripts/bench was measuring.
 
   cpusnap.py snap FILE              write a snapshot: /proc/stat totals and every process's
                                     session id, start time and utime+stime
-  cpusnap.py diff A B SID [SID...]  print JSON: machine busy % (of all CPUs, 100 % = every core
+  cpusnap.py run FILE -- CMD...     run CMD (the load generator) and write its CPU seconds
+                                    (user + sys, from getrusage) to FILE; exits with CMD's status
+  cpusnap.py diff A B [--client FILE] SID [SID...]
+                                    print JSON: machine busy % (of all CPUs, 100 % = every core
                                     busy), ours and foreign CPU as % of ONE core, and the top
                                     foreign commands. "Ours" = processes whose session id is one
                                     of SID (the bench's shell, and each stack component, which
@@ -43,12 +46,13 @@ def snap():
     return {"uptime": uptime, "busy": sum(cpu) - idle, "total": sum(cpu), "procs": procs}
 
 
-def diff(a, b, sids):
+def diff(a, b, sids, client_s=0.0):
     dt = max(b["uptime"] - a["uptime"], 1e-3)
     ncpu = os.cpu_count() or 1
     start_a = a["uptime"] * HZ
     ours = foreign = 0
     per = {}
+    mine = {}
     for pid, (sid, start, t, comm) in b["procs"].items():
         pa = a["procs"].get(pid)
         if pa is not None and pa[1] == start:
@@ -59,11 +63,15 @@ def diff(a, b, sids):
             continue
         if sid in sids:
             ours += d
+            mine[comm] = mine.get(comm, 0) + d
         else:
             foreign += d
             per[comm] = per.get(comm, 0) + d
     tot = max(b["total"] - a["total"], 1)
     top = sorted(per.items(), key=lambda kv: -kv[1])[:5]
+    if client_s:
+        ours += client_s * HZ
+        mine["load client"] = mine.get("load client", 0) + client_s * HZ
     return {
         "seconds": round(dt, 2),
         "machine_busy_pct": round(100.0 * (b["busy"] - a["busy"]) / tot, 1),
@@ -71,6 +79,8 @@ def diff(a, b, sids):
         "foreign_pct_of_core": round(100.0 * foreign / HZ / dt, 1),
         "ncpu": ncpu,
         "foreign_top": [[c, round(100.0 * v / HZ / dt, 1)] for c, v in top if v > 0],
+        "ours_by_comm": [[c, round(100.0 * v / HZ / dt, 1)] for c, v in
+                         sorted(mine.items(), key=lambda kv: -kv[1]) if v > 0],
     }
 
 
@@ -79,13 +89,29 @@ def main():
         with open(sys.argv[2], "w") as f:
             json.dump(snap(), f)
         return 0
+    if len(sys.argv) >= 5 and sys.argv[1] == "run" and sys.argv[3] == "--":
+        import resource
+        import subprocess
+        rc = subprocess.call(sys.argv[4:])
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        with open(sys.argv[2], "w") as f:
+            f.write(f"{ru.ru_utime + ru.ru_stime:.3f}\n")
+        return rc
     if len(sys.argv) >= 4 and sys.argv[1] == "diff":
         with open(sys.argv[2]) as f:
             a = json.load(f)
         with open(sys.argv[3]) as f:
             b = json.load(f)
-        sids = {int(x) for x in sys.argv[4:] if x.strip().isdigit()}
-        print(json.dumps(diff(a, b, sids)))
+        rest = sys.argv[4:]
+        client_s = 0.0
+        if rest[:1] == ["--client"]:
+            try:
+                client_s = float(open(rest[1]).read().strip() or 0)
+            except (OSError, ValueError, IndexError):
+                pass
+            rest = rest[2:]
+        sids = {int(x) for x in rest if x.strip().isdigit()}
+        print(json.dumps(diff(a, b, sids, client_s)))
         return 0
     print(__doc__, file=sys.stderr)
     return 2
