@@ -95,7 +95,7 @@ db_get(struct db *db, char *err, size_t errlen)
 	    c->mysql_user, c->mysql_password, c->mysql_database,
 	    *c->mysql_socket != '\0' ? 0 : (unsigned int)c->mysql_port,
 	    *c->mysql_socket != '\0' ? c->mysql_socket : NULL,
-	    CLIENT_FOUND_ROWS) == NULL) {
+	    CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS) == NULL) {
 		snprintf(err, errlen, "connect: %u: %s", mysql_errno(m),
 		    mysql_error(m));
 		db->last_errno = CR_CONNECTION_ERROR;
@@ -204,6 +204,41 @@ db_select(struct db *db, const char *sql, char *err, size_t errlen)
 	if ((res = mysql_store_result(db->mysql)) == NULL)
 		db_error(db, err, errlen);
 	return (res);
+}
+
+int
+db_batch(struct db *db, const char *sql, int n, int64_t *affected,
+    uint64_t *insert_id, char *err, size_t errlen)
+{
+	MYSQL		*m;
+	MYSQL_RES	*res;
+	int		 i = 0, status;
+
+	if (db_run(db, sql, err, errlen) == -1)
+		return (db->mysql == NULL ? -1 : 0);
+	m = db->mysql;
+	for (;;) {
+		/* Every result must be consumed or the connection is stuck. */
+		if ((res = mysql_store_result(m)) != NULL)
+			mysql_free_result(res);
+		if (i < n) {
+			affected[i] = (int64_t)mysql_affected_rows(m);
+			insert_id[i] = (uint64_t)mysql_insert_id(m);
+		}
+		i++;
+		if ((status = mysql_next_result(m)) == -1)
+			break;
+		if (status > 0) {
+			db_error(db, err, errlen);
+			if (db->mysql == NULL)
+				db->in_txn = false;
+			return (db->mysql == NULL && i == 0 ? -1 : i);
+		}
+	}
+	/* A batch that ends in COMMIT ends the transaction db_run saw begin. */
+	if (strlen(sql) >= 6 && strcmp(sql + strlen(sql) - 6, "COMMIT") == 0)
+		db->in_txn = false;
+	return (i);
 }
 
 char *

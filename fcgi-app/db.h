@@ -69,6 +69,17 @@ MYSQL_RES	*db_select(struct db *, const char *sql, char *err,
  * character set. The caller frees it. NULL when not connected.
  */
 char		*db_quote(struct db *, const char *s, char *err, size_t errlen);
+/*
+ * Send several statements, separated by ';', in one round trip (the
+ * connection allows multi-statements). The server stops at the first
+ * failing one. affected[i] and insert_id[i] are filled for each statement
+ * that ran (arrays of at least n). Returns how many succeeded: n, or the
+ * index of the one that failed, with err and last_errno set; -1 when the
+ * connection could not be used at all.
+ */
+int		 db_batch(struct db *, const char *sql, int n, int64_t *affected,
+		    uint64_t *insert_id, char *err, size_t errlen)
+		    __attribute__((warn_unused_result));
 /* ROLLBACK, ignoring errors: the caller is already on a failure path. */
 void		 db_rollback(struct db *);
 /* True for deadlock and lock wait timeout: the transaction may be retried. */

@@ -75,6 +75,18 @@ url_decode(char *s, bool plus)
 	return (0);
 }
 
+/* How many %XX escapes s holds; a decoded NUL shows as a short string. */
+static int
+count_escapes(const char *s)
+{
+	int	n = 0;
+
+	for (; *s != '\0'; s++)
+		if (*s == '%')
+			n++;
+	return (n);
+}
+
 static int
 parse_query(struct request *r, char *err, size_t errlen)
 {
@@ -157,19 +169,23 @@ request_init(struct request *r, char *const *envp, char *err, size_t errlen)
 	method = env_get(envp, "REQUEST_METHOD");
 	snprintf(r->method, sizeof r->method, "%s", method ? method : "GET");
 
-	/* nginx's DOCUMENT_URI is already decoded and normalised. */
-	if ((uri = env_get(envp, "DOCUMENT_URI")) != NULL)
-		r->path = xstrdup(uri);
-	else {
-		uri = env_get(envp, "REQUEST_URI");
-		if (uri == NULL)
-			uri = "/";
-		r->path = xstrndup(uri, strcspn(uri, "?"));
-		if (url_decode(r->path, false) == -1) {
+	/*
+	 * Route on the path as sent: decoding first would turn %2F into a
+	 * segment separator. nginx's DOCUMENT_URI (decoded) is the fallback.
+	 */
+	if ((uri = env_get(envp, "REQUEST_URI")) != NULL && *uri == '/') {
+		r->raw_path = xstrndup(uri, strcspn(uri, "?"));
+		r->path = xstrdup(r->raw_path);
+		if (url_decode(r->path, false) == -1 ||
+		    strlen(r->path) != strlen(r->raw_path) -
+		    2 * (size_t)count_escapes(r->raw_path)) {
 			snprintf(err, errlen, "malformed path");
 			return (-1);
 		}
-	}
+	} else if ((uri = env_get(envp, "DOCUMENT_URI")) != NULL)
+		r->path = xstrdup(uri);
+	else
+		r->path = xstrdup("/");
 	q = env_get(envp, "QUERY_STRING");
 	r->query = xstrdup(q != NULL ? q : "");
 	if ((ctype = env_get(envp, "CONTENT_TYPE")) != NULL && *ctype != '\0')
@@ -272,6 +288,7 @@ request_free(struct request *r)
 	int	i;
 
 	free(r->path);
+	free(r->raw_path);
 	free(r->query);
 	free(r->content_type);
 	free(r->body);

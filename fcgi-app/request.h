@@ -20,6 +20,9 @@
 struct request {
 	char		 method[16];
 	char		*path;		/* percent-decoded, without the query */
+	char		*raw_path;	/* as sent (REQUEST_URI), still encoded,
+					   so that %2F stays inside a segment;
+					   NULL when only DOCUMENT_URI came */
 	char		*query;		/* raw query string, "" when none */
 	char		*content_type;	/* NULL when the client sent none */
 	long long	 content_length;	/* -1 when absent */

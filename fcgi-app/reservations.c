@@ -67,6 +67,26 @@ row_to_json(MYSQL_ROW row)
 	return (o);
 }
 
+/* A reservation just committed, from what the transaction wrote. */
+static struct json_object *
+confirmed_json(int64_t id, int64_t event_id, const char *user, int64_t qty,
+    int64_t created_ms)
+{
+	struct json_object	*o = json_object_new_object();
+	char			 ts[40];
+
+	time_iso8601_ms(created_ms, ts, sizeof ts);
+	json_object_object_add(o, "id", json_object_new_int64(id));
+	json_object_object_add(o, "eventId", json_object_new_int64(event_id));
+	json_object_object_add(o, "userId", json_object_new_string(user));
+	json_object_object_add(o, "quantity", json_object_new_int64(qty));
+	json_object_object_add(o, "status", json_object_new_string("CONFIRMED"));
+	json_object_object_add(o, "createdAt", json_object_new_string(ts));
+	json_object_object_add(o, "updatedAt", json_object_new_string(ts));
+	json_object_object_add(o, "cancelledAt", NULL);
+	return (o);
+}
+
 /* One reservation as JSON: 1 found, 0 not found, -1 error. */
 static int
 reservation_load(struct app *app, int64_t id, struct json_object **out,
@@ -108,32 +128,23 @@ struct reserve_req {
 	const char		*request_id;
 };
 
-/* Take qty seats from the shards; appends "shard:n" items to alloc. */
+/*
+ * The slow path, after the random shard proved too short: take qty seats
+ * from any other shards; writes "shard:n[,shard:n...]" to alloc.
+ */
 static enum txn_outcome
-take_seats(struct app *app, const struct reserve_req *rr, char *alloc,
-    size_t alloclen, int64_t *available, char *err, size_t errlen)
+take_seats(struct app *app, const struct reserve_req *rr, int tried,
+    char *alloc, size_t alloclen, int64_t *available, char *err,
+    size_t errlen)
 {
 	const struct event	*ev = rr->ev;
 	MYSQL_RES		*res;
 	MYSQL_ROW		 row;
 	char			*sql;
 	int64_t			 affected, sum = 0, left, n;
-	int			 shard, tried;
+	int			 shard;
 	size_t			 used;
 
-	/* Fast path: one shard picked at random, one conditional UPDATE. */
-	tried = (int)(random() % ev->shards);
-	sql = xasprintf("UPDATE event_inventory SET available = available - %"
-	    PRId64 " WHERE event_id = %" PRId64 " AND shard = %d AND "
-	    "available >= %" PRId64, rr->qty, ev->id, tried, rr->qty);
-	affected = db_affected(app->db, sql, err, errlen);
-	free(sql);
-	if (affected < 0)
-		return (TXN_ERROR);
-	if (affected == 1) {
-		snprintf(alloc, alloclen, "%d:%" PRId64, tried, rr->qty);
-		return (TXN_OK);
-	}
 	/* Fall back across the shards that still have enough, fullest first. */
 	sql = xasprintf("SELECT shard, available FROM event_inventory WHERE "
 	    "event_id = %" PRId64 " AND available > 0 ORDER BY available DESC",
@@ -218,19 +229,26 @@ take_seats(struct app *app, const struct reserve_req *rr, char *alloc,
 }
 
 /*
- * The reservation transaction. The per-user tally comes first (its row
- * lock serialises one user's requests), then the seats, then the row and
- * its audit record, then COMMIT. Any failure rolls everything back.
+ * The reservation transaction, in two round trips when the randomly picked
+ * shard has the seats:
+ *   1. START; add to the per-user tally (its row lock serialises one user's
+ *      requests, its CHECK is the limit); take the seats from one shard;
+ *   2. the reservation row, its audit row, COMMIT.
+ * The hot row's lock is held from the end of 1 to the end of 2. Any
+ * failure rolls everything back. *created_ms is the row's timestamp.
  */
 static enum txn_outcome
 reserve_txn(struct app *app, const struct reserve_req *rr, int64_t *res_id,
-    int64_t *available, char *err, size_t errlen)
+    int64_t *created_ms, int64_t *available, char *err, size_t errlen)
 {
 	const struct event	*ev = rr->ev;
 	enum txn_outcome	 out;
-	char			 alloc[1024], *user = NULL, *key = NULL;
+	char			 alloc[1024], now[40], *user = NULL, *key = NULL;
 	char			*canon = NULL, *rid = NULL, *sql;
+	int64_t			 affected[3];
+	uint64_t		 ids[3];
 	unsigned int		 e;
+	int			 shard, done;
 
 	if ((user = db_quote(app->db, rr->user, err, errlen)) == NULL ||
 	    (rid = db_quote(app->db, rr->request_id, err, errlen)) == NULL ||
@@ -240,54 +258,50 @@ reserve_txn(struct app *app, const struct reserve_req *rr, int64_t *res_id,
 		out = TXN_ERROR;
 		goto done;
 	}
-	if (db_exec(app->db, "START TRANSACTION", err, errlen) == -1) {
-		out = TXN_ERROR;
-		goto done;
-	}
-	sql = xasprintf("INSERT INTO user_event_tally (event_id, user_id, "
-	    "seats, seat_limit) VALUES (%" PRId64 ", %s, %" PRId64 ", %d) ON "
-	    "DUPLICATE KEY UPDATE seats = seats + VALUES(seats)", ev->id, user,
-	    rr->qty, ev->per_user_limit);
-	if (db_exec(app->db, sql, err, errlen) == -1) {
-		free(sql);
+	shard = (int)(random() % ev->shards);
+	sql = xasprintf("START TRANSACTION; "
+	    "INSERT INTO user_event_tally (event_id, user_id, seats, seat_limit) "
+	    "VALUES (%" PRId64 ", %s, %" PRId64 ", %d) ON DUPLICATE KEY UPDATE "
+	    "seats = seats + VALUES(seats); "
+	    "UPDATE event_inventory SET available = available - %" PRId64
+	    " WHERE event_id = %" PRId64 " AND shard = %d AND available >= %"
+	    PRId64, ev->id, user, rr->qty, ev->per_user_limit, rr->qty, ev->id,
+	    shard, rr->qty);
+	done = db_batch(app->db, sql, 3, affected, ids, err, errlen);
+	free(sql);
+	if (done != 3) {
 		e = app->db->last_errno;
-		out = e == ER_CHECK_FAILED_MARIADB || e == ER_CHECK_FAILED_MYSQL ?
-		    TXN_LIMIT : TXN_ERROR;
+		out = done == 1 && (e == ER_CHECK_FAILED_MARIADB ||
+		    e == ER_CHECK_FAILED_MYSQL) ? TXN_LIMIT : TXN_ERROR;
 		goto rollback;
 	}
-	free(sql);
-	if ((out = take_seats(app, rr, alloc, sizeof alloc, available, err,
-	    errlen)) != TXN_OK)
+	if (affected[2] == 1)
+		snprintf(alloc, sizeof alloc, "%d:%" PRId64, shard, rr->qty);
+	else if ((out = take_seats(app, rr, shard, alloc, sizeof alloc,
+	    available, err, errlen)) != TXN_OK)
 		goto rollback;
+	/* The row's timestamps come from here, so the 201 can echo them. */
+	*created_ms = time_real_ms();
+	time_sql_datetime(*created_ms, now, sizeof now);
 	sql = xasprintf("INSERT INTO reservations (event_id, user_id, quantity,"
-	    " status, shard_alloc, idempotency_key, request_hash) VALUES (%"
-	    PRId64 ", %s, %" PRId64 ", 'CONFIRMED', '%s', %s, %s%s%s)", ev->id,
-	    user, rr->qty, alloc, key != NULL ? key : "NULL",
+	    " status, shard_alloc, idempotency_key, request_hash, created_at, "
+	    "updated_at) VALUES (%" PRId64 ", %s, %" PRId64 ", 'CONFIRMED', "
+	    "'%s', %s, %s%s%s, '%s', '%s'); "
+	    "INSERT INTO reservation_audit (reservation_id, event_id, user_id, "
+	    "action, quantity, request_id, idempotency_key) VALUES "
+	    "(LAST_INSERT_ID(), %" PRId64 ", %s, 'CREATE', %" PRId64 ", %s, %s);"
+	    " COMMIT", ev->id, user, rr->qty, alloc, key != NULL ? key : "NULL",
 	    canon != NULL ? "SHA2(" : "", canon != NULL ? canon : "NULL",
-	    canon != NULL ? ", 256)" : "");
-	if (db_exec(app->db, sql, err, errlen) == -1) {
-		free(sql);
-		out = app->db->last_errno == ER_DUP_ENTRY ? TXN_DUPLICATE :
-		    TXN_ERROR;
-		goto rollback;
-	}
-	free(sql);
-	*res_id = (int64_t)mysql_insert_id(app->db->mysql);
-	sql = xasprintf("INSERT INTO reservation_audit (reservation_id, "
-	    "event_id, user_id, action, quantity, request_id, idempotency_key)"
-	    " VALUES (%" PRId64 ", %" PRId64 ", %s, 'CREATE', %" PRId64 ", %s,"
-	    " %s)", *res_id, ev->id, user, rr->qty, rid,
+	    canon != NULL ? ", 256)" : "", now, now, ev->id, user, rr->qty, rid,
 	    key != NULL ? key : "NULL");
-	if (db_exec(app->db, sql, err, errlen) == -1) {
-		free(sql);
-		out = TXN_ERROR;
-		goto rollback;
-	}
+	done = db_batch(app->db, sql, 3, affected, ids, err, errlen);
 	free(sql);
-	if (db_exec(app->db, "COMMIT", err, errlen) == -1) {
-		out = TXN_ERROR;
+	if (done != 3) {
+		out = done == 0 && app->db->last_errno == ER_DUP_ENTRY ?
+		    TXN_DUPLICATE : TXN_ERROR;
 		goto rollback;
 	}
+	*res_id = (int64_t)ids[0];
 	out = TXN_OK;
 	goto done;
 rollback:
@@ -394,7 +408,7 @@ void
 handle_reservation_create(struct app *app, struct request *req,
     struct response *resp)
 {
-	struct json_object	*body, *d, *o;
+	struct json_object	*body, *d;
 	struct fielderrs	 fe;
 	struct reserve_req	 rr;
 	struct event		 ev;
@@ -402,7 +416,7 @@ handle_reservation_create(struct app *app, struct request *req,
 	char			 err[512], gerr[256], canon[160], marker[300];
 	char			 token[LOCK_TOKEN_LEN + 1], lockkey[64];
 	int64_t			 event_id = 0, qty = 0, res_id = 0, value = 0;
-	int64_t			 db_available = -1, ignored;
+	int64_t			 db_available = -1, ignored, created_ms = 0;
 	enum txn_outcome	 out = TXN_ERROR;
 	enum gate_result	 g;
 	bool			 hit, admitted = false, locked = false;
@@ -535,8 +549,8 @@ handle_reservation_create(struct app *app, struct request *req,
 	}
 
 	for (attempt = 0; attempt < TXN_ATTEMPTS; attempt++) {
-		out = reserve_txn(app, &rr, &res_id, &db_available, err,
-		    sizeof err);
+		out = reserve_txn(app, &rr, &res_id, &created_ms,
+		    &db_available, err, sizeof err);
 		if (out != TXN_ERROR ||
 		    !db_errno_is_retryable(app->db->last_errno))
 			break;
@@ -561,12 +575,8 @@ handle_reservation_create(struct app *app, struct request *req,
 	    RES_LIMIT : out == TXN_ERROR ? RES_ERROR : RES_CONFLICT]);
 	switch (out) {
 	case TXN_OK:
-		if (reservation_load(app, res_id, &o, err, sizeof err) != 1) {
-			app_db_failure(app, resp, "reading the reservation "
-			    "failed", err);
-			break;
-		}
-		resp_success(resp, 201, o, "Reservation confirmed.");
+		resp_success(resp, 201, confirmed_json(res_id, event_id, user,
+		    qty, created_ms), "Reservation confirmed.");
 		break;
 	case TXN_INSUFFICIENT:
 		d = json_object_new_object();

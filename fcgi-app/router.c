@@ -33,9 +33,13 @@ match_pattern(const char *pattern, const char *path, struct request *r)
 			if (slen == 0)
 				return (-1);
 			if (r != NULL && r->ncaptures < REQ_MAX_CAPTURES) {
+				char	*v = xstrndup(s, slen);
+
+				/* request_init() checked that it decodes. */
+				if (r->raw_path != NULL)
+					(void)url_decode(v, false);
 				r->capture_names[r->ncaptures] = NULL;
-				r->capture_values[r->ncaptures++] =
-				    xstrndup(s, slen);
+				r->capture_values[r->ncaptures++] = v;
 			}
 		} else {
 			if (plen != slen || strncmp(p, s, plen) != 0)
@@ -76,13 +80,14 @@ enum route_result
 router_match(const struct route *routes, size_t n, struct request *r,
     const struct route **found, char *allow, size_t allowlen)
 {
-	int	 best = -1, score;
-	size_t	 i;
-	bool	 any = false;
+	const char	*path = r->raw_path != NULL ? r->raw_path : r->path;
+	int		 best = -1, score;
+	size_t		 i;
+	bool		 any = false;
 
 	/* The best literal score among all matching patterns picks the resource. */
 	for (i = 0; i < n; i++) {
-		score = match_pattern(routes[i].pattern, r->path, NULL);
+		score = match_pattern(routes[i].pattern, path, NULL);
 		if (score > best)
 			best = score;
 	}
@@ -91,10 +96,10 @@ router_match(const struct route *routes, size_t n, struct request *r,
 	if (allowlen > 0)
 		allow[0] = '\0';
 	for (i = 0; i < n; i++) {
-		if (match_pattern(routes[i].pattern, r->path, NULL) != best)
+		if (match_pattern(routes[i].pattern, path, NULL) != best)
 			continue;
 		if (strcmp(routes[i].method, r->method) == 0) {
-			match_pattern(routes[i].pattern, r->path, r);
+			match_pattern(routes[i].pattern, path, r);
 			name_captures(routes[i].pattern, r);
 			*found = &routes[i];
 			return (ROUTE_FOUND);

@@ -203,6 +203,18 @@ printable_ascii(const char *s, size_t max)
 	return (!blank);
 }
 
+/* Characters, not bytes: UTF-8 continuation bytes do not count. */
+static size_t
+utf8_chars(const char *s)
+{
+	size_t	n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return (n);
+}
+
 /* json-c guarantees valid UTF-8 from the tokener; refuse control bytes. */
 static bool
 no_controls(const char *s)
@@ -233,12 +245,18 @@ field_string(struct json_object *o, const char *name, size_t minlen,
 	}
 	s = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
-	if (len != strlen(s) || len < minlen || len > maxlen ||
+	if (len != strlen(s)) {
+		fe_add(fe, name, "must not contain NUL characters");
+		return (-1);
+	}
+	if (!ascii)
+		len = utf8_chars(s);
+	if (len < minlen || len > maxlen ||
 	    (ascii ? !printable_ascii(s, maxlen) : !no_controls(s)) ||
 	    (minlen > 0 && strspn(s, " ") == len)) {
 		fe_add(fe, name, "must be %zu to %zu %s", minlen, maxlen,
 		    ascii ? "printable ASCII characters" :
-		    "bytes of text without control characters");
+		    "characters without control characters");
 		return (-1);
 	}
 	*out = s;

@@ -50,9 +50,9 @@ struct json_object *body_object(const struct request *, struct response *);
  */
 int	 field_int(struct json_object *, const char *name, int64_t min,
 	    int64_t max, bool required, int64_t *out, struct fielderrs *);
-/* Strings are checked for length in bytes and, if ascii is true, for
- * printable ASCII only; otherwise for valid UTF-8 without controls. The
- * returned pointer belongs to the JSON object. */
+/* With ascii, strings must be printable ASCII of minlen..maxlen bytes;
+ * otherwise UTF-8 of minlen..maxlen characters without control characters.
+ * The returned pointer belongs to the JSON object. */
 int	 field_string(struct json_object *, const char *name, size_t minlen,
 	    size_t maxlen, bool ascii, bool required, const char **out,
 	    struct fielderrs *);

@@ -101,6 +101,16 @@ START_TEST(test_bad_path_escape)
 }
 END_TEST
 
+START_TEST(test_encoded_nul_in_path)
+{
+	char *env[] = { "REQUEST_URI=/api/users/a%00b", NULL };
+	char err[128];
+
+	ck_assert_int_eq(request_init(&r, env, err, sizeof err), -1);
+	ck_assert_str_eq(err, "malformed path");
+}
+END_TEST
+
 START_TEST(test_query_decoding_and_duplicates)
 {
 	char *env[] = { "DOCUMENT_URI=/api/events",
@@ -271,6 +281,7 @@ request_suite(void)
 	tcase_add_test(tc, test_request_id_generated_when_unsafe);
 	tcase_add_test(tc, test_path_from_request_uri_is_decoded);
 	tcase_add_test(tc, test_bad_path_escape);
+	tcase_add_test(tc, test_encoded_nul_in_path);
 	tcase_add_test(tc, test_query_decoding_and_duplicates);
 	tcase_add_test(tc, test_bad_query);
 	tcase_add_test(tc, test_bad_content_length);

@@ -81,6 +81,24 @@ START_TEST(test_capture)
 }
 END_TEST
 
+START_TEST(test_encoded_slash_stays_in_capture)
+{
+	const struct route	*f = NULL;
+	char			 allow[64], err[64];
+	char			*env[] = { "REQUEST_METHOD=GET",
+	    "REQUEST_URI=/api/reservations/user/x%2Fy%20z?page=1",
+	    "DOCUMENT_URI=/api/reservations/user/x/y z", NULL };
+
+	request_free(&r);
+	ck_assert_int_eq(request_init(&r, env, err, sizeof err), 0);
+	ck_assert_int_eq(router_match(table, NTABLE, &r, &f, allow,
+	    sizeof allow), ROUTE_FOUND);
+	ck_assert_str_eq(f->name, "user_res");
+	ck_assert_str_eq(request_capture(&r, "userId"), "x/y z");
+	ck_assert_str_eq(r.path, "/api/reservations/user/x/y z");
+}
+END_TEST
+
 START_TEST(test_literal_beats_capture)
 {
 	const struct route	*f = NULL;
@@ -218,6 +236,7 @@ router_suite(void)
 	tcase_add_test(tc, test_literal_route);
 	tcase_add_test(tc, test_capture);
 	tcase_add_test(tc, test_literal_beats_capture);
+	tcase_add_test(tc, test_encoded_slash_stays_in_capture);
 	tcase_add_test(tc, test_not_found);
 	tcase_add_test(tc, test_method_not_allowed_lists_allow);
 	tcase_add_test(tc, test_dispatch_errors);
