@@ -7,7 +7,7 @@ if (!exists("outfile")) outfile = 'performance.png'
 set terminal pngcairo size 1200,900 font "DejaVu Sans,10"
 set output outfile
 set datafile separator "\t"
-set multiplot layout 2,1 title "boxoffice: scripts/bench, 1,000 concurrent connections (one run, 2 shared vCPUs)"
+set multiplot layout 2,1 title "boxoffice: scripts/bench, one run on 2 shared vCPUs (scenarios at 1,000 connections; ceilings left)"
 
 set style data histograms
 set style histogram clustered gap 1
@@ -25,6 +25,7 @@ plot datafile using 2:xtic(1) title "requests/s" lc rgb "#4c72b0", \
      '' using 3 title "useful/s" lc rgb "#dd8452"
 
 set ylabel "ms (log)"
+set key top left
 set title "Latency: p50 and p99 (50 ms target line for reservations)"
 plot datafile using 5:xtic(1) title "p50" lc rgb "#55a868", \
      '' using 4 title "p99" lc rgb "#c44e52", \
