@@ -507,7 +507,7 @@ elif g and nr:
       f"{(false_rejections('surge_gate_noredis', nr) or 0):,} false rejections"
       + (": the DB-only path is slower, but correct." if nr["confirmed_ps"] < g["confirmed_ps"] else
          ". It was not slower here: on a hot event with plenty of seats the gate only adds Redis round trips "
-         "(admission, and the per-user lock) in front of the same transaction; the gate pays off when the "
+         "(the admission script) in front of the same transaction; the gate pays off when the "
          "event sells out (the sold-out surge never reaches MariaDB)."))
 w("")
 
@@ -637,9 +637,10 @@ w("### The knobs")
 w("")
 w("- **Workers per instance** (`workers`, default 16 in the example, 8 in the local stack; the bench uses "
   f"{meta.get('workers', '?')}). Each worker is one libfcgi responder with one MariaDB and one Redis "
-  "connection and serves one request at a time, so workers bound the database concurrency. On the hot row "
-  "the bare transaction peaks at a handful of clients (see the txbench rows: 4/8/16), so more workers than "
-  "that only add lock waiting on MariaDB; fewer leave the CPU idle while a worker waits for a commit. "
+  "connection and serves one request at a time, so workers bound the database concurrency. "
+  + (f"In this run the bare hot-row transaction did best at {tx_best['threads']} clients (of 4/8/16). " if tx_best else "")
+  + "Once MariaDB's row locks or the CPU are saturated, more workers only add waiting (and connections); "
+  "too few leave the CPU idle while each worker waits for its commit. "
   "`instances × workers` must fit MariaDB's `max_connections` (300 locally). "
   + ("Measured above." if tgs else "Not measured in this run."))
 w("- **nginx workers and keepalive.** The stack's nginx runs `worker_processes 2` (one per core), "
