@@ -230,19 +230,36 @@ event_cache_evict(struct app *app, int64_t id)
 
 int
 event_fetch(struct app *app, int64_t id, struct event *ev, bool *hit,
-    int64_t *available, char *err, size_t errlen)
+    int64_t *available, int64_t *gate, char *err, size_t errlen)
 {
-	char		 key[64], lock[80], token[LOCK_TOKEN_LEN + 1], rerr[256];
-	char		*val;
-	redisReply	*r;
+	char		 key[64], gkey[64], lock[80], rerr[256];
+	char		 token[LOCK_TOKEN_LEN + 1], *val;
+	redisReply	*r, *c = NULL;
 	int		 found, locked;
 
 	*hit = false;
 	*available = -1;
+	if (gate != NULL)
+		*gate = -1;
 	cache_key(id, key, sizeof key);
-	r = redis_conn_commandf(app->redis, rerr, sizeof rerr, "GET %s", key);
+	gate_key(id, gkey, sizeof gkey);
+	/* Both keys share the {ev:ID} hash slot: one round trip for both. */
+	if (gate != NULL)
+		r = redis_conn_commandf(app->redis, rerr, sizeof rerr,
+		    "MGET %s %s", key, gkey);
+	else
+		r = redis_conn_commandf(app->redis, rerr, sizeof rerr,
+		    "GET %s", key);
 	if (r != NULL) {
-		if (r->type == REDIS_REPLY_STRING && event_from_cache(r->str, ev)) {
+		if (gate != NULL && r->type == REDIS_REPLY_ARRAY &&
+		    r->elements == 2) {
+			c = r->element[0];
+			if (r->element[1]->type == REDIS_REPLY_STRING)
+				*gate = strtoll(r->element[1]->str, NULL, 10);
+		} else if (gate == NULL)
+			c = r;
+		if (c != NULL && c->type == REDIS_REPLY_STRING &&
+		    event_from_cache(c->str, ev)) {
 			freeReplyObject(r);
 			*hit = true;
 			METRIC_INC(cache_hits);
@@ -274,13 +291,14 @@ event_fetch(struct app *app, int64_t id, struct event *ev, bool *hit,
 
 /* Live availability: the gate counter when there is one, else the DB. */
 static int64_t
-live_available(struct app *app, const struct event *ev, int64_t db_available)
+live_available(struct app *app, const struct event *ev, int64_t gate,
+    int64_t db_available)
 {
 	char	err[256];
 	int64_t	v;
 
-	if (gate_read(app->redis, ev->id, &v, err, sizeof err) == 1)
-		return (v);
+	if (gate >= 0)
+		return (gate);
 	if (db_available >= 0)
 		return (db_available);
 	{
@@ -298,14 +316,15 @@ void
 handle_event_get(struct app *app, struct request *req, struct response *resp)
 {
 	struct event	ev;
-	int64_t		id, available;
+	int64_t		id, available, gate;
 	char		err[512];
 	bool		hit;
 	int		found;
 
 	if (!capture_id(req, resp, "id", &id))
 		return;
-	found = event_fetch(app, id, &ev, &hit, &available, err, sizeof err);
+	found = event_fetch(app, id, &ev, &hit, &available, &gate, err,
+	    sizeof err);
 	if (found == -1) {
 		app_db_failure(app, resp, "event lookup failed", err);
 		return;
@@ -314,7 +333,7 @@ handle_event_get(struct app *app, struct request *req, struct response *resp)
 		resp_error(resp, 404, "EVENT_NOT_FOUND", "No such event.", NULL);
 		return;
 	}
-	resp_success(resp, 200, event_json(&ev, live_available(app, &ev,
+	resp_success(resp, 200, event_json(&ev, live_available(app, &ev, gate,
 	    available)), NULL);
 	resp_header(resp, "X-Cache", "%s", hit ? "HIT" : "MISS");
 	event_free(&ev);

@@ -48,10 +48,11 @@ int	 event_load(struct app *, int64_t id, struct event *,
 /*
  * Load through the cache. *hit tells whether Redis had it. On a miss one
  * worker (single flight) refills the cache. Same results as event_load();
- * *available is the database sum on a miss, -1 on a hit.
+ * *available is the database sum on a miss, -1 on a hit. When gate is not
+ * NULL the gate counter comes back in the same round trip (-1: none).
  */
 int	 event_fetch(struct app *, int64_t id, struct event *, bool *hit,
-	    int64_t *available, char *err, size_t errlen)
+	    int64_t *available, int64_t *gate, char *err, size_t errlen)
 	    __attribute__((warn_unused_result));
 /* Drop the cache entry (after a commit that changed the event). */
 void	 event_cache_evict(struct app *, int64_t id);

@@ -438,7 +438,7 @@ handle_reservation_create(struct app *app, struct request *req,
 	}
 	fe_free(&fe);
 
-	found = event_fetch(app, event_id, &ev, &hit, &ignored, err,
+	found = event_fetch(app, event_id, &ev, &hit, &ignored, NULL, err,
 	    sizeof err);
 	if (found != 1) {
 		if (found == 0)
