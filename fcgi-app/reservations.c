@@ -487,7 +487,9 @@ handle_reservation_create(struct app *app, struct request *req,
 			answer_idem_conflict(resp);
 			goto out;
 		}
-		snprintf(marker, sizeof marker, "bo:{idem}:%s:%s", user, key);
+		/* The user's length keeps "a:b"+"c" apart from "a"+"b:c". */
+		snprintf(marker, sizeof marker, "bo:{idem}:%zu:%s:%s",
+		    strlen(user), user, key);
 		marked = inflight_mark(app, marker, canon);
 		if (marked == 2 || marked == 3) {
 			if (marked == 3)

@@ -136,13 +136,13 @@ def test_keys_are_forgotten_after_the_ttl(api, fast_housekeeping):
 
 
 def test_duplicate_in_flight_is_409_with_retry_after(api):
-    """White-box: the daemon marks a keyed request in flight in Redis as bo:{idem}:<user>:<key> =
+    """White-box: the daemon marks a keyed request in flight in Redis as bo:{idem}:<len(user)>:<user>:<key> =
     "<eventId>|<userId>|<quantity>" (30 s). A marker planted by hand stands for the same request
     running on another instance: 409 CONCURRENT_RESERVATION with Retry-After; a marker of another
     body: 422. Nothing is reserved meanwhile, and once the marker is gone the request goes through."""
     ev = api.create_event(totalSeats=5, maxPerRequest=4)
     user, key = f"inf-{tag()}", f"key-{tag()}"
-    marker = f"bo:{{idem}}:{user}:{key}"
+    marker = f"bo:{{idem}}:{len(user)}:{user}:{key}"
     api.redis("SET", marker, f"{ev['id']}|{user}|2", "PX", 20000)
     try:
         r = api.call("POST", "/api/reservations", json={"eventId": ev["id"], "userId": user, "quantity": 2},
