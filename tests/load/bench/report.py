@@ -467,8 +467,8 @@ if lit:
 if g and c_fcgi:
     w(f"- The gate surge served {fmt(g['rps'])} req/s, {pct(g['rps'] / c_fcgi['rps'])} of what the same nginx → "
       f"FastCGI path does for `/api/health` (no work at all) and {pct(g['rps'] / tx_ceiling) if tx_ceiling else 'n/a'} "
-      "of the bare hot-row transaction. Each reservation costs an EVALSHA, a 6-statement durable transaction "
-      "(START, per-user tally upsert, shard UPDATE, INSERT reservation, INSERT audit, COMMIT) and the JSON work, on "
+      "of the bare hot-row transaction. Each reservation costs an EVALSHA, a durable transaction of 6 statements sent in 2 round trips "
+      "(START + per-user tally upsert + shard UPDATE; then INSERT reservation + INSERT audit + COMMIT) and the JSON work, on "
       "the same 2 vCPUs as wrk, nginx, Redis and MariaDB.")
 def comm_cpu(name, comm):
     j = load_json(name + ".cpu.json")
@@ -657,8 +657,10 @@ w("- **Inventory shards** (`inventory_shards`, default 8; applies to events crea
   "(one row lock held across the redo fsync) is lifted up to K×, until CPU or the redo log's group commit "
   "becomes the limit. The scenario events used the default (8). "
   + ("Measured above (1 vs 8)." if tgs else "Not measured in this run."))
-w("- **Prepared statements.** The daemon currently sends its reservation transaction as text statements "
-  "(START TRANSACTION, tally upsert, shard UPDATE, INSERT reservation, INSERT audit, COMMIT: 6 round trips). "
+w("- **Prepared statements.** The daemon sends its reservation transaction as text statements in two "
+  "multi-statement round trips (START TRANSACTION + tally upsert + shard UPDATE; INSERT reservation + INSERT "
+  "audit + COMMIT), so the hot row stays locked for one round trip plus the commit; it uses no prepared "
+  "statements. "
   + ("The bare-transaction comparison above shows what prepared statements change for the hot row."
      if tun else "Not measured in this run."))
 w("- **Connection reuse.** Each worker keeps its MariaDB and Redis connections for its lifetime (reconnecting "
