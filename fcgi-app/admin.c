@@ -50,17 +50,18 @@ handle_admin_reconcile(struct app *app, struct request *req,
     struct response *resp)
 {
 	struct json_object	*data;
+	struct reconcile_stats	 s;
 	char			 err[512];
-	int			 events = 0, corrected = 0;
 
 	if (!admin_check(app, req, resp))
 		return;
-	if (reconcile_gates(app, &events, &corrected, err, sizeof err) == -1) {
+	if (reconcile_gates(&app->st, &s, err, sizeof err) == -1) {
 		app_unavailable(app, resp, "reconcile failed", err);
 		return;
 	}
 	data = json_object_new_object();
-	json_object_object_add(data, "events", json_object_new_int(events));
-	json_object_object_add(data, "corrected", json_object_new_int(corrected));
+	json_object_object_add(data, "events", json_object_new_int(s.events));
+	json_object_object_add(data, "corrected",
+	    json_object_new_int(s.corrected));
 	resp_success(resp, 200, data, "Gate counters reconciled.");
 }

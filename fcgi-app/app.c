@@ -60,8 +60,9 @@ app_new(const struct bo_conf *conf, int slot)
 
 	app->conf = conf;
 	app->slot = slot;
-	app->db = db_new(conf);
-	app->redis = redis_conn_new(conf);
+	app->st.conf = conf;
+	app->st.db = db_new(conf);
+	app->st.redis = redis_conn_new(conf);
 	/* Latencies read better as 0.517 than 0.51700000000000002. */
 	json_c_set_serialization_double_format("%.3f", JSON_C_OPTION_GLOBAL);
 	return (app);
@@ -72,20 +73,20 @@ app_free(struct app *app)
 {
 	if (app == NULL)
 		return;
-	db_free(app->db);
-	redis_conn_free(app->redis);
+	db_free(app->st.db);
+	redis_conn_free(app->st.redis);
 	free(app);
 }
 
 void
 app_warm_up(struct app *app)
 {
-	char	err[512];
-
-	if (db_get(app->db, err, sizeof err) == NULL)
-		log_warn("worker start: database not reachable yet: %s", err);
-	if (redis_conn_get(app->redis, true, err, sizeof err) == NULL)
-		log_warn("worker start: redis not reachable yet: %s", err);
+	if (db_connect(app->st.db) == -1)
+		log_warn("worker start: database not reachable yet: %s",
+		    db_errstr(app->st.db));
+	if (redis_conn_connect(app->st.redis, true) == -1)
+		log_warn("worker start: redis not reachable yet: %s",
+		    redis_conn_errstr(app->st.redis));
 }
 
 static void
@@ -128,11 +129,10 @@ app_unavailable(struct app *app, struct response *resp, const char *what,
 }
 
 void
-app_db_failure(struct app *app, struct response *resp, const char *what,
-    const char *detail)
+app_db_failure(struct app *app, struct response *resp, const char *what)
 {
-	if (app->db->mysql == NULL)
-		app_unavailable(app, resp, what, detail);
+	if (db_fault_unavailable(db_fault(app->st.db)))
+		app_unavailable(app, resp, what, db_errstr(app->st.db));
 	else
-		app_internal_error(app, resp, what, detail);
+		app_internal_error(app, resp, what, db_errstr(app->st.db));
 }

@@ -11,20 +11,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store.h"
+
 struct bo_conf;
-struct db;
-struct redis_conn;
 struct request;
 struct response;
 struct route;
 
 struct app {
 	const struct bo_conf	*conf;
-	struct db		*db;
-	struct redis_conn	*redis;
+	struct store		 st;		/* db and redis of this worker */
 	int			 slot;		/* worker slot number */
 	uint64_t		 requests;	/* served by this worker */
-	int64_t			 next_housekeeping_ms;	/* monotonic */
 	const struct request	*req;		/* the one being served */
 };
 
@@ -47,18 +45,11 @@ void	 app_unavailable(struct app *, struct response *, const char *what,
 	    const char *detail);
 
 /*
- * A database failure: 503 SERVICE_UNAVAILABLE when the connection is gone
- * (the client may retry), 500 otherwise. The detail is only logged.
+ * A database failure: 503 SERVICE_UNAVAILABLE when the database could not
+ * be reached or the outcome is unknown (the client may retry), 500
+ * otherwise. The detail (db_errstr) is only logged.
  */
-void	 app_db_failure(struct app *, struct response *, const char *what,
-	    const char *detail);
-
-struct json_object;
-/* {content, page, size, totalElements, totalPages, last}; owns content. */
-struct json_object *page_json(struct json_object *content, int64_t page,
-	    int64_t size, int64_t total);
-/* The first column of the first row as an integer; -1 on error. */
-int64_t	 count_rows(struct app *, const char *sql, char *err, size_t errlen);
+void	 app_db_failure(struct app *, struct response *, const char *what);
 
 /* Handlers (health.c). */
 void	 handle_health(struct app *, struct request *, struct response *);

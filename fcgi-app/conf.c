@@ -67,7 +67,7 @@ static const struct conf_key keys[] = {
 	INT(inventory_shards, "8", 1, 64, 0),
 	INT(cache_ttl_s, "300", 1, 86400, 0),
 	INT(idempotency_ttl_s, "86400", 60, 30 * 86400, 0),
-	INT(reconcile_interval_s, "30", 1, 86400, 0),
+	INT(reconcile_interval_s, "5", 1, 86400, 0),
 	BOOL(debug_endpoints, "off", 0),
 };
 

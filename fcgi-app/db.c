@@ -1,9 +1,11 @@
 /* db.c: the per-worker MariaDB connection. */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -13,7 +15,34 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "timeutil.h"
 #include "xmalloc.h"
+
+/* MariaDB reports a failed CHECK as 4025; MySQL 8 (Aurora) as 3819. */
+#define ER_CHECK_FAILED_MARIADB	4025
+#define ER_CHECK_FAILED_MYSQL	3819
+/* Two estimates of one server's start differ by rounding, not by more. */
+#define BOOT_SLACK_S		2
+
+struct db {
+	const struct bo_conf	*conf;
+	MYSQL			*mysql;		/* NULL when not connected */
+	bool			 in_txn;	/* between begin and commit/rollback */
+	unsigned long		 thread_id;	/* of the live session */
+	int64_t			 boot_s;	/* the server's start (wall clock) */
+	/* A session lost with a statement in flight, to fence before use. */
+	unsigned long		 fence_id;
+	int64_t			 fence_boot_s;
+	uint64_t		 connects;
+	enum db_fault		 fault;
+	char			 errstr[256];
+	int64_t			 affected;
+	uint64_t		 insert_id;
+};
+
+struct db_res {
+	MYSQL_RES	*res;
+};
 
 struct db *
 db_new(const struct bo_conf *conf)
@@ -31,6 +60,7 @@ db_close(struct db *db)
 		mysql_close(db->mysql);
 		db->mysql = NULL;
 	}
+	db->in_txn = false;
 }
 
 void
@@ -43,7 +73,75 @@ db_free(struct db *db)
 }
 
 bool
-db_errno_is_fatal(unsigned int e)
+db_connected(const struct db *db)
+{
+	return (db->mysql != NULL);
+}
+
+enum db_fault
+db_fault(const struct db *db)
+{
+	return (db->fault);
+}
+
+const char *
+db_errstr(const struct db *db)
+{
+	return (db->errstr);
+}
+
+bool
+db_fault_retryable(enum db_fault f)
+{
+	return (f == DB_RETRY || f == DB_LOST);
+}
+
+bool
+db_fault_unavailable(enum db_fault f)
+{
+	return (f == DB_DOWN || f == DB_LOST || f == DB_AMBIGUOUS ||
+	    f == DB_RETRY);
+}
+
+int64_t
+db_affected(const struct db *db)
+{
+	return (db->affected);
+}
+
+uint64_t
+db_insert_id(const struct db *db)
+{
+	return (db->insert_id);
+}
+
+static void
+db_ok(struct db *db)
+{
+	db->fault = DB_OK;
+	db->errstr[0] = '\0';
+}
+
+static int
+db_fail(struct db *db, enum db_fault f, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+db_fail(struct db *db, enum db_fault f, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(db->errstr, sizeof db->errstr, fmt, ap);
+	va_end(ap);
+	db->fault = f;
+	METRIC_INC(db_errors);
+	return (-1);
+}
+
+/* Errors after which the session is gone, or must be treated as gone. */
+static bool
+errno_breaks_connection(unsigned int e)
 {
 	switch (e) {
 	case CR_SERVER_GONE_ERROR:
@@ -60,8 +158,138 @@ db_errno_is_fatal(unsigned int e)
 	return (false);
 }
 
-MYSQL *
-db_get(struct db *db, char *err, size_t errlen)
+static enum db_fault
+fault_of(unsigned int e)
+{
+	switch (e) {
+	case ER_LOCK_DEADLOCK:
+	case ER_LOCK_WAIT_TIMEOUT:
+		return (DB_RETRY);
+	case ER_DUP_ENTRY:
+		return (DB_DUPLICATE);
+	case ER_CHECK_FAILED_MARIADB:
+	case ER_CHECK_FAILED_MYSQL:
+		return (DB_CHECK);
+	case ER_ROW_IS_REFERENCED:
+	case ER_ROW_IS_REFERENCED_2:
+		return (DB_REFERENCED);
+	}
+	return (DB_REFUSED);
+}
+
+/*
+ * The connection broke with a statement in flight. Its session may live
+ * on (a read timeout does not end it), so remember it for the fence.
+ */
+static void
+db_lost(struct db *db, bool commit_sent)
+{
+	unsigned int	e = mysql_errno(db->mysql);
+
+	db_fail(db, commit_sent ? DB_AMBIGUOUS : DB_LOST, "%u: %s", e,
+	    mysql_error(db->mysql));
+	if (db->thread_id != 0 && e != ER_CONNECTION_KILLED) {
+		db->fence_id = db->thread_id;
+		db->fence_boot_s = db->boot_s;
+	}
+	db_close(db);
+}
+
+/* Reading a result set failed: the connection, or the server, said no. */
+static int
+store_failed(struct db *db, bool commit_sent)
+{
+	unsigned int	e = mysql_errno(db->mysql);
+
+	if (mysql_field_count(db->mysql) == 0)
+		return (db_fail(db, DB_REFUSED, "the statement returned no rows"));
+	if (e == 0 || errno_breaks_connection(e)) {
+		db_lost(db, commit_sent);
+		return (-1);
+	}
+	return (db_fail(db, fault_of(e), "%u: %s", e, mysql_error(db->mysql)));
+}
+
+/* A statement on the live connection, during connect and fence. */
+static MYSQL_RES *
+raw_query(struct db *db, const char *sql)
+{
+	MYSQL_RES	*res;
+
+	if (mysql_query(db->mysql, sql) != 0)
+		return (NULL);
+	if ((res = mysql_store_result(db->mysql)) == NULL)
+		return (NULL);
+	return (res);
+}
+
+/* The server's start, from its uptime: tells a restarted server apart. */
+static int64_t
+server_boot_s(struct db *db)
+{
+	MYSQL_RES	*res;
+	MYSQL_ROW	 row;
+	int64_t		 boot = 0;
+
+	if ((res = raw_query(db, "SHOW GLOBAL STATUS LIKE 'Uptime'")) == NULL)
+		return (0);
+	if ((row = mysql_fetch_row(res)) != NULL && row[1] != NULL)
+		boot = (int64_t)time(NULL) - strtoll(row[1], NULL, 10);
+	mysql_free_result(res);
+	return (boot);
+}
+
+/*
+ * Make sure the session we lost no longer runs: KILL it and wait until the
+ * server has let it go. A different server lifetime (restart, failover)
+ * has no such session, and its ids start over: never KILL there.
+ */
+static int
+db_fence(struct db *db)
+{
+	MYSQL_RES	*res;
+	MYSQL_ROW	 row;
+	char		 sql[128];
+	int64_t		 deadline;
+	unsigned long	 id = db->fence_id;
+	bool		 gone = false;
+
+	if (db->fence_boot_s == 0 || db->boot_s == 0 ||
+	    llabs(db->boot_s - db->fence_boot_s) > BOOT_SLACK_S) {
+		db->fence_id = 0;
+		return (0);
+	}
+	snprintf(sql, sizeof sql, "KILL CONNECTION %lu", id);
+	if (mysql_query(db->mysql, sql) != 0 &&
+	    mysql_errno(db->mysql) != ER_NO_SUCH_THREAD)
+		return (db_fail(db, DB_DOWN, "fencing session %lu: %u: %s", id,
+		    mysql_errno(db->mysql), mysql_error(db->mysql)));
+	snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM "
+	    "information_schema.PROCESSLIST WHERE ID = %lu", id);
+	deadline = time_mono_ms() + db->conf->mysql_read_timeout_s * 1000;
+	while (!gone) {
+		if ((res = raw_query(db, sql)) == NULL)
+			return (db_fail(db, DB_DOWN, "fencing session %lu: "
+			    "%u: %s", id, mysql_errno(db->mysql),
+			    mysql_error(db->mysql)));
+		row = mysql_fetch_row(res);
+		gone = row != NULL && strcmp(row[0], "0") == 0;
+		mysql_free_result(res);
+		if (!gone && time_mono_ms() >= deadline)
+			return (db_fail(db, DB_DOWN, "session %lu still runs "
+			    "after KILL", id));
+		if (!gone)
+			nanosleep(&(struct timespec){ 0, 10 * 1000000L }, NULL);
+	}
+	METRIC_INC(db_fences);
+	log_info("fenced database session %lu lost with a statement in flight",
+	    id);
+	db->fence_id = 0;
+	return (0);
+}
+
+int
+db_connect(struct db *db)
 {
 	const struct bo_conf	*c = db->conf;
 	unsigned int		 ct = (unsigned int)c->mysql_connect_timeout_s;
@@ -69,207 +297,293 @@ db_get(struct db *db, char *err, size_t errlen)
 	unsigned int		 wt = (unsigned int)c->mysql_write_timeout_s;
 	my_bool			 off = 0;
 	MYSQL			*m;
+	bool			 sock = *c->mysql_socket != '\0';
 
-	if (db->mysql != NULL)
-		return (db->mysql);
-	if ((m = mysql_init(NULL)) == NULL)
-		fatal("mysql_init: out of memory");
-	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
-	mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rt);
-	mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &wt);
-	mysql_options(m, MYSQL_OPT_RECONNECT, &off);
-	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	/*
-	 * UTC everywhere; strict mode even if the server default drifts; READ
-	 * COMMITTED so that a conditional UPDATE that matched nothing (a shard
-	 * too short) releases its row lock at once instead of holding it to
-	 * the end of the transaction.
-	 */
-	mysql_options(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00', "
-	    "sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')");
-	/* A separate statement: MySQL 8 has no tx_isolation variable. */
-	mysql_options(m, MYSQL_INIT_COMMAND,
-	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-	if (mysql_real_connect(m,
-	    *c->mysql_socket != '\0' ? NULL : c->mysql_host,
-	    c->mysql_user, c->mysql_password, c->mysql_database,
-	    *c->mysql_socket != '\0' ? 0 : (unsigned int)c->mysql_port,
-	    *c->mysql_socket != '\0' ? c->mysql_socket : NULL,
-	    CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS) == NULL) {
-		snprintf(err, errlen, "connect: %u: %s", mysql_errno(m),
-		    mysql_error(m));
-		db->last_errno = CR_CONNECTION_ERROR;
-		db->errors++;
-		METRIC_INC(db_errors);
-		mysql_close(m);
-		return (NULL);
-	}
-	db->mysql = m;
-	db->connects++;
-	if (db->connects > 1) {
-		METRIC_INC(db_reconnects);
-		log_info("reconnected to the database");
-	}
-	return (m);
-}
-
-void
-db_error(struct db *db, char *err, size_t errlen)
-{
-	unsigned int	e;
-
-	db->errors++;
-	METRIC_INC(db_errors);
 	if (db->mysql == NULL) {
-		db->last_errno = CR_SERVER_GONE_ERROR;
-		snprintf(err, errlen, "not connected");
-		return;
+		if ((m = mysql_init(NULL)) == NULL)
+			fatal("mysql_init: out of memory");
+		mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+		mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rt);
+		mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &wt);
+		mysql_options(m, MYSQL_OPT_RECONNECT, &off);
+		mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+		/*
+		 * UTC; strict mode even if the server default drifts, and
+		 * never NO_BACKSLASH_ESCAPES (db_quote escapes with '\').
+		 * READ COMMITTED so that a conditional UPDATE that matched
+		 * nothing (a shard too short) releases its row lock at once.
+		 */
+		mysql_options(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00', "
+		    "sql_mode = REPLACE(CONCAT(@@sql_mode, ',STRICT_ALL_TABLES'),"
+		    " 'NO_BACKSLASH_ESCAPES', '')");
+		/* A separate statement: MySQL 8 has no tx_isolation variable. */
+		mysql_options(m, MYSQL_INIT_COMMAND,
+		    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+		if (mysql_real_connect(m, sock ? NULL : c->mysql_host,
+		    c->mysql_user, c->mysql_password, c->mysql_database,
+		    sock ? 0 : (unsigned int)c->mysql_port,
+		    sock ? c->mysql_socket : NULL,
+		    CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS) == NULL) {
+			db_fail(db, DB_DOWN, "connect: %u: %s", mysql_errno(m),
+			    mysql_error(m));
+			mysql_close(m);
+			return (-1);
+		}
+		db->mysql = m;
+		db->in_txn = false;
+		db->thread_id = mysql_thread_id(m);
+		db->boot_s = server_boot_s(db);
+		if (++db->connects > 1) {
+			METRIC_INC(db_reconnects);
+			log_info("reconnected to the database");
+		}
 	}
-	e = mysql_errno(db->mysql);
-	db->last_errno = e;
-	snprintf(err, errlen, "%u: %s", e, mysql_error(db->mysql));
-	if (db_errno_is_fatal(e))
-		db_close(db);
+	if (db->fence_id != 0 && db_fence(db) == -1)
+		return (-1);
+	db_ok(db);
+	return (0);
 }
 
 /*
- * Send one statement. Outside a transaction a dead connection is replaced
- * and the statement sent again, once.
+ * Send one query and read its first result status. Outside a transaction
+ * a broken connection is replaced and a standalone statement sent again,
+ * once; nothing inside a transaction, and no COMMIT, is ever resent.
  */
 static int
-db_run(struct db *db, const char *sql, char *err, size_t errlen)
+db_send(struct db *db, const char *sql, bool standalone, bool commits)
 {
-	MYSQL		*m;
-	unsigned int	 e;
-	int		 attempt;
-	bool		 begins = strncmp(sql, "START TRANSACTION", 17) == 0;
-	bool		 ends = strcmp(sql, "COMMIT") == 0 ||
-			    strcmp(sql, "ROLLBACK") == 0;
+	unsigned int	e;
+	int		attempt;
 
 	for (attempt = 0; attempt < 2; attempt++) {
-		if ((m = db_get(db, err, errlen)) == NULL)
+		if (db_connect(db) == -1)
 			return (-1);
-		if (mysql_query(m, sql) == 0) {
-			if (begins)
-				db->in_txn = true;
-			if (ends)
-				db->in_txn = false;
+		if (mysql_real_query(db->mysql, sql, strlen(sql)) == 0)
 			return (0);
-		}
-		e = mysql_errno(m);
-		db_error(db, err, errlen);
-		if (db->mysql == NULL || ends)
-			db->in_txn = false;
-		/* Only a dead connection outside a transaction is retried. */
-		if (!db_errno_is_fatal(e) || ends || db->mysql != NULL ||
-		    (db->in_txn && !begins))
+		e = mysql_errno(db->mysql);
+		if (!errno_breaks_connection(e))
+			return (db_fail(db, fault_of(e), "%u: %s", e,
+			    mysql_error(db->mysql)));
+		db_lost(db, commits);
+		if (!standalone || commits)
 			return (-1);
 	}
 	return (-1);
 }
 
 int
-db_ping(struct db *db, char *err, size_t errlen)
+db_ping(struct db *db)
 {
-	MYSQL_RES	*res;
+	struct db_res	*r;
 
-	if (db_run(db, "SELECT 1", err, errlen) == -1)
+	if ((r = db_query(db, "SELECT 1")) == NULL)
 		return (-1);
-	if ((res = mysql_store_result(db->mysql)) != NULL)
-		mysql_free_result(res);
+	db_res_free(r);
 	return (0);
 }
 
 int
-db_exec(struct db *db, const char *sql, char *err, size_t errlen)
-{
-	return (db_run(db, sql, err, errlen));
-}
-
-int64_t
-db_affected(struct db *db, const char *sql, char *err, size_t errlen)
-{
-	if (db_run(db, sql, err, errlen) == -1)
-		return (-1);
-	return ((int64_t)mysql_affected_rows(db->mysql));
-}
-
-MYSQL_RES *
-db_select(struct db *db, const char *sql, char *err, size_t errlen)
+db_exec(struct db *db, const char *sql)
 {
 	MYSQL_RES	*res;
 
-	if (db_run(db, sql, err, errlen) == -1)
+	if (db_send(db, sql, !db->in_txn, false) == -1)
+		return (-1);
+	if ((res = mysql_store_result(db->mysql)) != NULL)
+		mysql_free_result(res);
+	db->affected = (int64_t)mysql_affected_rows(db->mysql);
+	db->insert_id = (uint64_t)mysql_insert_id(db->mysql);
+	db_ok(db);
+	return (0);
+}
+
+struct db_res *
+db_query(struct db *db, const char *sql)
+{
+	struct db_res	*r;
+	MYSQL_RES	*res;
+
+	if (db_send(db, sql, !db->in_txn, false) == -1)
 		return (NULL);
-	if ((res = mysql_store_result(db->mysql)) == NULL)
-		db_error(db, err, errlen);
-	return (res);
+	if ((res = mysql_store_result(db->mysql)) == NULL) {
+		store_failed(db, false);
+		return (NULL);
+	}
+	r = xmalloc(sizeof *r);
+	r->res = res;
+	db_ok(db);
+	return (r);
 }
 
 int
-db_batch(struct db *db, const char *sql, int n, int64_t *affected,
-    uint64_t *insert_id, char *err, size_t errlen)
+db_batch(struct db *db, const char *sql, int flags, struct db_stmt *st, int n)
 {
-	MYSQL		*m;
 	MYSQL_RES	*res;
-	int		 i = 0, status;
+	unsigned int	 e;
+	bool		 commits = (flags & DB_COMMITS) != 0;
+	int		 i, status;
 
-	if (db_run(db, sql, err, errlen) == -1)
-		return (db->mysql == NULL ? -1 : 0);
-	m = db->mysql;
-	for (;;) {
-		/* Every result must be consumed or the connection is stuck. */
-		if ((res = mysql_store_result(m)) != NULL)
-			mysql_free_result(res);
+	memset(st, 0, (size_t)n * sizeof *st);
+	if (db_send(db, sql, false, commits) == -1) {
+		if (db->mysql == NULL)
+			db->in_txn = false;
+		return (-1);
+	}
+	for (i = 0;; i++) {
+		res = mysql_store_result(db->mysql);
+		if (res == NULL && mysql_field_count(db->mysql) != 0)
+			return (store_failed(db, commits));
 		if (i < n) {
-			affected[i] = (int64_t)mysql_affected_rows(m);
-			insert_id[i] = (uint64_t)mysql_insert_id(m);
+			st[i].ran = true;
+			st[i].affected = (int64_t)mysql_affected_rows(db->mysql);
+			st[i].insert_id = (uint64_t)mysql_insert_id(db->mysql);
+			if (res != NULL) {
+				st[i].res = xmalloc(sizeof *st[i].res);
+				st[i].res->res = res;
+				res = NULL;
+			}
 		}
-		i++;
-		if ((status = mysql_next_result(m)) == -1)
+		if (res != NULL)
+			mysql_free_result(res);
+		if (i == 0 && (flags & DB_BEGINS))
+			db->in_txn = true;
+		if ((status = mysql_next_result(db->mysql)) == -1)
 			break;
 		if (status > 0) {
-			db_error(db, err, errlen);
-			if (db->mysql == NULL)
-				db->in_txn = false;
-			return (db->mysql == NULL && i == 0 ? -1 : i);
+			e = mysql_errno(db->mysql);
+			if (errno_breaks_connection(e)) {
+				db_lost(db, commits);
+				return (-1);
+			}
+			/* The rest did not run; the transaction is still open. */
+			return (db_fail(db, fault_of(e), "%u: %s", e,
+			    mysql_error(db->mysql)));
 		}
 	}
-	/* A batch that ends in COMMIT ends the transaction db_run saw begin. */
-	if (strlen(sql) >= 6 && strcmp(sql + strlen(sql) - 6, "COMMIT") == 0)
+	if (commits)
 		db->in_txn = false;
-	return (i);
+	if (i + 1 != n)
+		return (db_fail(db, DB_REFUSED, "batch ran %d statements, "
+		    "expected %d", i + 1, n));
+	db_ok(db);
+	return (0);
 }
 
-char *
-db_quote(struct db *db, const char *s, char *err, size_t errlen)
+void
+db_stmts_free(struct db_stmt *st, int n)
 {
-	MYSQL	*m;
-	size_t	 len = strlen(s);
-	char	*out;
+	int	i;
 
-	if ((m = db_get(db, err, errlen)) == NULL)
-		return (NULL);
-	out = xmalloc(len * 2 + 3);
-	out[0] = '\'';
-	len = mysql_real_escape_string(m, out + 1, s, (unsigned long)len);
-	out[len + 1] = '\'';
-	out[len + 2] = '\0';
-	return (out);
+	for (i = 0; i < n; i++) {
+		db_res_free(st[i].res);
+		st[i].res = NULL;
+	}
+}
+
+int
+db_begin(struct db *db)
+{
+	if (db->in_txn)
+		return (db_fail(db, DB_REFUSED, "a transaction is already open"));
+	if (db_send(db, "START TRANSACTION", true, false) == -1)
+		return (-1);
+	db->in_txn = true;
+	db_ok(db);
+	return (0);
+}
+
+int
+db_commit(struct db *db)
+{
+	if (!db->in_txn || db->mysql == NULL)
+		return (db_fail(db, DB_LOST, "no open transaction to commit"));
+	if (db_send(db, "COMMIT", false, true) == -1) {
+		/* A refused COMMIT rolled back; a lost one is ambiguous. */
+		if (db->mysql != NULL)
+			db_rollback(db);
+		return (-1);
+	}
+	db->in_txn = false;
+	db_ok(db);
+	return (0);
 }
 
 void
 db_rollback(struct db *db)
 {
-	char	err[256];
-
-	if (db->mysql != NULL)
-		(void)db_run(db, "ROLLBACK", err, sizeof err);
+	if (db->mysql == NULL) {
+		db->in_txn = false;
+		return;
+	}
+	/* A connection that cannot roll back cannot be trusted either. */
+	if (mysql_query(db->mysql, "ROLLBACK") != 0) {
+		log_warn("rollback failed: %u: %s; closing the connection",
+		    mysql_errno(db->mysql), mysql_error(db->mysql));
+		db_close(db);
+	}
 	db->in_txn = false;
 }
 
-bool
-db_errno_is_retryable(unsigned int e)
+char **
+db_res_next(struct db_res *r)
 {
-	return (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT);
+	return (mysql_fetch_row(r->res));
+}
+
+size_t
+db_res_count(const struct db_res *r)
+{
+	return ((size_t)mysql_num_rows(r->res));
+}
+
+void
+db_res_rewind(struct db_res *r)
+{
+	mysql_data_seek(r->res, 0);
+}
+
+void
+db_res_free(struct db_res *r)
+{
+	if (r == NULL)
+		return;
+	mysql_free_result(r->res);
+	free(r);
+}
+
+char *
+db_quote(const char *s)
+{
+	char	*out, *p;
+
+	if (s == NULL)
+		return (xstrdup("NULL"));
+	p = out = xmalloc(strlen(s) * 2 + 3);
+	*p++ = '\'';
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '\n':
+			*p++ = '\\';
+			*p++ = 'n';
+			break;
+		case '\r':
+			*p++ = '\\';
+			*p++ = 'r';
+			break;
+		case '\032':
+			*p++ = '\\';
+			*p++ = 'Z';
+			break;
+		case '\\':
+		case '\'':
+		case '"':
+			*p++ = '\\';
+			/* FALLTHROUGH */
+		default:
+			*p++ = *s;
+		}
+	}
+	*p++ = '\'';
+	*p = '\0';
+	return (out);
 }

@@ -1,17 +1,31 @@
 /*
- * db.h: a worker's MariaDB connection.
+ * db.h: a worker's MariaDB connection, as an opaque handle.
  *
- * Opened lazily after fork, with the connect/read/write timeouts from the
- * config, and reopened after a connection-level error. There is no
- * auto-reconnect in the client library on purpose: a silent reconnect would
- * lose the session and any transaction in flight without telling us.
+ * Opened lazily after fork with bounded connect, read and write timeouts.
+ * The client library's auto-reconnect stays off: it would drop an open
+ * transaction without telling anyone.
  *
- * A statement that finds the connection gone (a server restart, an Aurora
- * failover) outside a transaction is retried once on a new connection:
- * nothing was sent that could have taken effect. Inside a transaction the
- * error is returned, since the server has already rolled it back.
+ * What a fault does, and what the caller sees:
+ *   - A standalone statement outside a transaction that finds the connection
+ *     gone is sent once more on a new connection (START TRANSACTION too:
+ *     nothing of the transaction exists yet).
+ *   - Inside a transaction nothing is ever resent. The call fails with
+ *     DB_LOST and the caller re-runs the whole transaction from its start.
+ *   - A connection lost while a statement was in flight may leave its session
+ *     running on the server: a client read timeout does not stop it. Before
+ *     the next statement, the new connection fences it: KILL CONNECTION, then
+ *     wait until the session is gone, so nothing it does can land after we
+ *     look (db_connect fails with DB_DOWN if that cannot be made sure).
+ *   - A connection lost after COMMIT was sent is DB_AMBIGUOUS: the caller
+ *     looks the outcome up instead of guessing.
  *
- * The struct db owns the MYSQL handle; db_free() closes it.
+ * Errors follow hiredis: calls return 0 or -1 (or NULL), and db_fault(),
+ * db_errstr() describe the last failure; every call that succeeds clears
+ * them, so no decision ever reads an older error.
+ *
+ * Ownership: db_new() returns a handle freed with db_free(); a struct db_res
+ * belongs to the caller (db_res_free()); strings from db_quote() are freed
+ * with free().
  */
 #ifndef BO_DB_H
 #define BO_DB_H
@@ -20,71 +34,92 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <mysql.h>
-
 struct bo_conf;
+struct db;
+struct db_res;
 
-struct db {
-	const struct bo_conf	*conf;
-	MYSQL			*mysql;		/* NULL when not connected */
-	uint64_t		 connects;	/* successful connects */
-	uint64_t		 errors;	/* errors seen (any kind) */
-	unsigned int		 last_errno;	/* of the last failed call */
-	bool			 in_txn;	/* between START and COMMIT */
+enum db_fault {
+	DB_OK = 0,
+	DB_DOWN,	/* no usable connection (or the old session not fenced) */
+	DB_LOST,	/* the connection broke before any COMMIT was sent */
+	DB_AMBIGUOUS,	/* the connection broke after COMMIT was sent */
+	DB_RETRY,	/* deadlock or lock wait timeout: re-run the transaction */
+	DB_DUPLICATE,	/* a unique key refused the row */
+	DB_CHECK,	/* a CHECK constraint refused the row */
+	DB_REFERENCED,	/* a foreign key refused the change */
+	DB_REFUSED	/* any other error the server answered */
+};
+
+/* Flags of db_batch(). */
+#define DB_BEGINS	0x1	/* its first statement is START TRANSACTION */
+#define DB_COMMITS	0x2	/* its last statement is COMMIT */
+
+/* What one statement of a batch did; res is set when it returned rows. */
+struct db_stmt {
+	bool		 ran;		/* it completed without error */
+	int64_t		 affected;	/* matched rows (CLIENT_FOUND_ROWS) */
+	uint64_t	 insert_id;
+	struct db_res	*res;		/* the caller frees it (db_stmts_free) */
 };
 
 struct db	*db_new(const struct bo_conf *);
 void		 db_free(struct db *);
+
+/* Connect (and fence a lost session) unless connected. 0 or -1. */
+int		 db_connect(struct db *) __attribute__((warn_unused_result));
+bool		 db_connected(const struct db *);
+/* Round trip to the server. 0 or -1. */
+int		 db_ping(struct db *) __attribute__((warn_unused_result));
+
+/* The last failure; DB_OK and "" after a success. */
+enum db_fault	 db_fault(const struct db *);
+const char	*db_errstr(const struct db *);
+/* True for the faults after which a transaction may be re-run whole. */
+bool		 db_fault_retryable(enum db_fault);
 /*
- * The live handle, connecting first when needed. NULL with a message in err
- * when the server cannot be reached.
+ * True for the faults that mean "the database is not usable now, retry
+ * later" (503 to a client) rather than "it refused this" (500).
  */
-MYSQL		*db_get(struct db *, char *err, size_t errlen);
-/*
- * Record the error on the handle into err ("1213: Deadlock found ...").
- * When it is a connection-level error the handle is closed so the next
- * db_get() reconnects.
- */
-void		 db_error(struct db *, char *err, size_t errlen);
-/* Round trip to the server; 0 or -1 with err. */
-int		 db_ping(struct db *, char *err, size_t errlen)
+bool		 db_fault_unavailable(enum db_fault);
+
+/* A statement that returns no rows. 0 or -1. */
+int		 db_exec(struct db *, const char *sql)
 		    __attribute__((warn_unused_result));
-/* Run a statement that returns no rows. 0 or -1 with err. */
-int		 db_exec(struct db *, const char *sql, char *err,
-		    size_t errlen) __attribute__((warn_unused_result));
-/*
- * Run a statement and return its affected rows (matched rows: the client
- * sets CLIENT_FOUND_ROWS), or -1 with err.
- */
-int64_t		 db_affected(struct db *, const char *sql, char *err,
-		    size_t errlen) __attribute__((warn_unused_result));
-/*
- * Run a query and return its whole result; the caller frees it with
- * mysql_free_result(). NULL with err on failure.
- */
-MYSQL_RES	*db_select(struct db *, const char *sql, char *err,
-		    size_t errlen) __attribute__((warn_unused_result));
-/*
- * s as a quoted SQL string literal ('...'), escaped for the connection's
- * character set. The caller frees it. NULL when not connected.
- */
-char		*db_quote(struct db *, const char *s, char *err, size_t errlen);
-/*
- * Send several statements, separated by ';', in one round trip (the
- * connection allows multi-statements). The server stops at the first
- * failing one. affected[i] and insert_id[i] are filled for each statement
- * that ran (arrays of at least n). Returns how many succeeded: n, or the
- * index of the one that failed, with err and last_errno set; -1 when the
- * connection could not be used at all.
- */
-int		 db_batch(struct db *, const char *sql, int n, int64_t *affected,
-		    uint64_t *insert_id, char *err, size_t errlen)
+/* Of the last successful db_exec(). */
+int64_t		 db_affected(const struct db *);
+uint64_t	 db_insert_id(const struct db *);
+/* A query's whole result, or NULL on failure. */
+struct db_res	*db_query(struct db *, const char *sql)
 		    __attribute__((warn_unused_result));
-/* ROLLBACK, ignoring errors: the caller is already on a failure path. */
+/*
+ * Several statements separated by ';' in one round trip. The server stops
+ * at the first that fails. st[0..n-1] describe each one (ran is false from
+ * the failing one on). 0 when all n ran, else -1. flags say whether the
+ * batch begins or commits a transaction: a batch that commits and loses its
+ * connection is DB_AMBIGUOUS. The caller frees the results with
+ * db_stmts_free() whatever the outcome.
+ */
+int		 db_batch(struct db *, const char *sql, int flags,
+		    struct db_stmt *st, int n) __attribute__((warn_unused_result));
+void		 db_stmts_free(struct db_stmt *, int n);
+
+/* START TRANSACTION. 0 or -1. */
+int		 db_begin(struct db *) __attribute__((warn_unused_result));
+/* COMMIT. 0, or -1 (DB_AMBIGUOUS when the answer was lost). */
+int		 db_commit(struct db *) __attribute__((warn_unused_result));
+/* ROLLBACK when a transaction is open; failures only close the connection. */
 void		 db_rollback(struct db *);
-/* True for deadlock and lock wait timeout: the transaction may be retried. */
-bool		 db_errno_is_retryable(unsigned int);
-/* True for errors that mean the connection is gone. */
-bool		 db_errno_is_fatal(unsigned int);
+
+/* Rows of a result. */
+char		**db_res_next(struct db_res *);	/* NULL after the last */
+size_t		 db_res_count(const struct db_res *);
+void		 db_res_rewind(struct db_res *);
+void		 db_res_free(struct db_res *);
+
+/*
+ * s as a quoted SQL string literal for a utf8mb4 connection ('...'); the
+ * session's sql_mode never has NO_BACKSLASH_ESCAPES. NULL gives "NULL".
+ */
+char		*db_quote(const char *s);
 
 #endif

@@ -48,29 +48,29 @@ void
 handle_ready(struct app *app, struct request *req, struct response *resp)
 {
 	struct json_object	*data, *comps;
-	char			 dberr[512] = "", rerr[512] = "";
 	int64_t			 t0, db_us, redis_us;
 	bool			 db_up, redis_up;
 
 	t0 = time_mono_us();
-	db_up = db_ping(app->db, dberr, sizeof dberr) == 0;
+	db_up = db_ping(app->st.db) == 0;
 	db_us = time_mono_us() - t0;
 	t0 = time_mono_us();
-	redis_up = redis_conn_ping(app->redis, rerr, sizeof rerr) == 0;
+	redis_up = redis_conn_ping(app->st.redis) == 0;
 	redis_us = time_mono_us() - t0;
 
 	comps = json_object_new_object();
 	json_object_object_add(comps, "db", component(db_up, db_us));
 	json_object_object_add(comps, "redis", component(redis_up, redis_us));
 	if (!db_up) {
-		log_warn("ready: database down: %s", dberr);
+		log_warn("ready: database down: %s", db_errstr(app->st.db));
 		resp_error(resp, 503, "SERVICE_UNAVAILABLE",
 		    "The database is unavailable.", comps);
 		resp_header(resp, "Retry-After", "1");
 		return;
 	}
 	if (!redis_up)
-		log_warn("ready: redis down: %s", rerr);
+		log_warn("ready: redis down: %s",
+		    redis_conn_errstr(app->st.redis));
 	data = json_object_new_object();
 	json_object_object_add(data, "status",
 	    json_object_new_string(redis_up ? "UP" : "DEGRADED"));

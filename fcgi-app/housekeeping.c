@@ -4,118 +4,131 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include <mysql.h>
-
-#include "app.h"
 #include "conf.h"
 #include "db.h"
 #include "housekeeping.h"
+#include "inventory.h"
 #include "log.h"
+#include "metrics.h"
 #include "redis_conn.h"
 #include "redis_gate.h"
-#include "redis_lock.h"
-#include "timeutil.h"
+#include "store.h"
 #include "xmalloc.h"
 
-#define LEASE_KEY	"bo:lease:housekeeping"
-#define MAX_EVENTS	10000	/* reconciled per pass */
+#define CHUNK		500	/* events per round trip */
+#define RACE_RETRIES	2
+
+/* ACTIVE event ids after `after`, at most CHUNK; the count or -1. */
+static int
+active_events(struct store *st, int64_t after, struct gate_check *c)
+{
+	struct db_res	*res;
+	char		**row, sql[200];
+	int		 n = 0;
+
+	snprintf(sql, sizeof sql, "SELECT id FROM events WHERE status = "
+	    "'ACTIVE' AND id > %" PRId64 " ORDER BY id LIMIT %d", after, CHUNK);
+	if ((res = db_query(st->db, sql)) == NULL)
+		return (-1);
+	while ((row = db_res_next(res)) != NULL && n < CHUNK) {
+		memset(&c[n], 0, sizeof c[n]);
+		c[n++].event_id = strtoll(row[0], NULL, 10);
+	}
+	db_res_free(res);
+	return (n);
+}
+
+/* Versions first, then the database, then the compare-and-set. */
+static int
+reconcile_chunk(struct store *st, struct gate_check *c, int n,
+    struct reconcile_stats *s)
+{
+	struct inv_sum	sums[CHUNK];
+	int		i;
+
+	if (gate_versions(st->redis, c, (size_t)n) == -1)
+		return (-1);
+	for (i = 0; i < n; i++)
+		sums[i].event_id = c[i].event_id;
+	if (inventory_sums(st->db, sums, (size_t)n) == -1)
+		return (-1);
+	for (i = 0; i < n; i++)
+		c[i].want = sums[i].available;
+	if (gate_reconcile(st->redis, c, (size_t)n) == -1)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		if (c[i].result != GATE_SET)
+			continue;
+		s->corrected++;
+		METRIC_INC(gate_corrections);
+		if (c[i].had >= 0)
+			log_info("reconcile: event %" PRId64 " gate counter was %"
+			    PRId64 ", database says %" PRId64, c[i].event_id,
+			    c[i].had, c[i].want);
+	}
+	return (0);
+}
+
+/* Move the raced ones to the front; their count. */
+static int
+keep_raced(struct gate_check *c, int n)
+{
+	int	i, m = 0;
+
+	for (i = 0; i < n; i++)
+		if (c[i].result == GATE_RACED)
+			c[m++] = c[i];
+	return (m);
+}
 
 int
-reconcile_gates(struct app *app, int *events, int *corrected, char *err,
+reconcile_gates(struct store *st, struct reconcile_stats *s, char *err,
     size_t errlen)
 {
-	MYSQL_RES	*res, *sum;
-	MYSQL_ROW	 row, srow;
-	char		*sql;
-	int64_t		 id, want, have;
-	int		 found, rv = 0;
+	struct gate_check	*c = xcalloc(CHUNK, sizeof *c);
+	int64_t			 after = 0;
+	int			 n, i, rv = 0;
 
-	*events = *corrected = 0;
-	if (redis_conn_get(app->redis, true, err, errlen) == NULL)
+	memset(s, 0, sizeof *s);
+	if (redis_conn_connect(st->redis, true) == -1) {
+		snprintf(err, errlen, "%s", redis_conn_errstr(st->redis));
+		free(c);
 		return (-1);
-	sql = xasprintf("SELECT id FROM events WHERE status = 'ACTIVE' "
-	    "ORDER BY id LIMIT %d", MAX_EVENTS);
-	res = db_select(app->db, sql, err, errlen);
-	free(sql);
-	if (res == NULL)
-		return (-1);
-	while ((row = mysql_fetch_row(res)) != NULL && rv == 0) {
-		id = strtoll(row[0], NULL, 10);
-		/* Read and set back to back: the window for a race is short. */
-		sql = xasprintf("SELECT COALESCE(SUM(available), 0) FROM "
-		    "event_inventory WHERE event_id = %" PRId64, id);
-		sum = db_select(app->db, sql, err, errlen);
-		free(sql);
-		if (sum == NULL) {
-			rv = -1;
-			break;
-		}
-		srow = mysql_fetch_row(sum);
-		want = srow != NULL ? strtoll(srow[0], NULL, 10) : 0;
-		mysql_free_result(sum);
-		(*events)++;
-		found = gate_read(app->redis, id, &have, err, errlen);
-		if (found == -1) {
-			rv = -1;
-			break;
-		}
-		if (found == 1 && have == want)
-			continue;
-		if (gate_set(app->redis, id, want, err, errlen) == -1) {
-			rv = -1;
-			break;
-		}
-		(*corrected)++;
-		if (found == 1)
-			log_info("reconcile: event %" PRId64 " gate counter was %"
-			    PRId64 ", database says %" PRId64, id, have, want);
 	}
-	mysql_free_result(res);
+	while (rv == 0 && (n = active_events(st, after, c)) > 0) {
+		after = c[n - 1].event_id;
+		s->events += n;
+		rv = reconcile_chunk(st, c, n, s);
+		for (i = 0; rv == 0 && i < RACE_RETRIES &&
+		    (n = keep_raced(c, n)) > 0; i++)
+			rv = reconcile_chunk(st, c, n, s);
+		if (rv == 0)
+			s->raced += keep_raced(c, n);
+	}
+	if (rv == 0 && n == -1)
+		rv = -1;
+	if (rv == -1)
+		snprintf(err, errlen, "%s%s", db_errstr(st->db),
+		    redis_conn_errstr(st->redis));
+	free(c);
 	return (rv);
 }
 
-static void
-expire_idempotency_keys(struct app *app)
-{
-	char	*sql, err[512];
-	int64_t	 n;
-
-	sql = xasprintf("UPDATE reservations SET idempotency_key = NULL, "
-	    "request_hash = NULL WHERE idempotency_key IS NOT NULL AND "
-	    "created_at < UTC_TIMESTAMP(3) - INTERVAL %d SECOND LIMIT 1000",
-	    app->conf->idempotency_ttl_s);
-	n = db_affected(app->db, sql, err, sizeof err);
-	free(sql);
-	if (n < 0)
-		log_warn("housekeeping: expiring idempotency keys: %s", err);
-	else if (n > 0)
-		log_info("housekeeping: forgot %" PRId64 " idempotency keys", n);
-}
-
 void
-housekeeping_tick(struct app *app)
+expire_idempotency_keys(struct store *st)
 {
-	char	token[LOCK_TOKEN_LEN + 1], err[512];
-	int64_t	now = time_mono_ms();
-	int	events, corrected;
+	char	sql[320];
 
-	if (now < app->next_housekeeping_ms)
-		return;
-	/* Spread the attempts: workers need not all race for the lease. */
-	app->next_housekeeping_ms = now + app->conf->reconcile_interval_s *
-	    1000 / 2 + random() % (app->conf->reconcile_interval_s * 500 + 1);
-	if (app->redis->ctx == NULL)
-		return;
-	/* The lease expires by itself: the next pass is one interval away. */
-	if (redis_lock_acquire(app->redis, LEASE_KEY,
-	    app->conf->reconcile_interval_s * 1000, token, err,
-	    sizeof err) != 1)
-		return;
-	if (reconcile_gates(app, &events, &corrected, err, sizeof err) == -1)
-		log_warn("housekeeping: reconcile failed: %s", err);
-	else if (corrected > 0)
-		log_info("housekeeping: reconciled %d events, %d corrected",
-		    events, corrected);
-	expire_idempotency_keys(app);
+	snprintf(sql, sizeof sql, "UPDATE reservations SET idempotency_key = "
+	    "NULL, request_hash = NULL WHERE idempotency_key IS NOT NULL AND "
+	    "created_at < UTC_TIMESTAMP(3) - INTERVAL %d SECOND LIMIT 1000",
+	    st->conf->idempotency_ttl_s);
+	if (db_exec(st->db, sql) == -1)
+		log_warn("housekeeping: expiring idempotency keys: %s",
+		    db_errstr(st->db));
+	else if (db_affected(st->db) > 0)
+		log_info("housekeeping: forgot %" PRId64 " idempotency keys",
+		    db_affected(st->db));
 }

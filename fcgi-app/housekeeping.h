@@ -1,27 +1,44 @@
 /*
- * housekeeping.h: periodic upkeep, run by one instance at a time.
+ * housekeeping.h: periodic upkeep, and the child process that runs it.
  *
- * After a worker has answered a request it may check whether upkeep is
- * due (every reconcile_interval_s). The instance that wins the lease lock
- * bo:lease:housekeeping (SET NX PX, token, expiring by itself) reconciles
- * the gate counters with the database and forgets idempotency keys older
- * than idempotency_ttl_s. No client waits for it.
+ * Each master forks one housekeeping child beside its workers. The child
+ * runs on a 1-second tick whether or not requests arrive. Of all the
+ * instances' children, the one that holds the lease bo:lease:housekeeping
+ * (SET NX PX with a token, renewed every tick, LEASE_TTL_MS) does the
+ * work; when its holder dies, the lease expires and another child takes it
+ * within LEASE_TTL_MS plus a tick. The work, every reconcile_interval_s:
+ *   - reconcile every ACTIVE event's gate counter with the database (a
+ *     false "sold out" lasts at most one interval, see redis_gate.h);
+ *   - forget idempotency keys older than idempotency_ttl_s.
  */
 #ifndef BO_HOUSEKEEPING_H
 #define BO_HOUSEKEEPING_H
 
 #include <stddef.h>
 
-struct app;
+struct bo_conf;
+struct store;
+
+#define LEASE_KEY	"bo:lease:housekeeping"
+#define LEASE_TTL_MS	5000
+
+struct reconcile_stats {
+	int	events;		/* looked at */
+	int	corrected;	/* counters set (off, or missing) */
+	int	raced;		/* skipped: a give-back raced the pass */
+};
 
 /*
- * Set every ACTIVE event's gate counter to the database's count of unsold
- * seats. *events gets how many were looked at, *corrected how many were
- * off (or missing). 0, or -1 with err when the DB or Redis is unreachable.
+ * Set every ACTIVE event's gate counter to the database's unsold seats,
+ * unless an increment raced the read (tried again, twice, then left to the
+ * next pass). 0, or -1 (the detail in the db or redis handle, in err).
  */
-int	 reconcile_gates(struct app *, int *events, int *corrected, char *err,
+int	 reconcile_gates(struct store *, struct reconcile_stats *, char *err,
 	    size_t errlen) __attribute__((warn_unused_result));
-/* Run the upkeep if it is due and this worker wins the lease. */
-void	 housekeeping_tick(struct app *);
+/* Forget idempotency keys older than idempotency_ttl_s (1,000 a pass). */
+void	 expire_idempotency_keys(struct store *);
+
+/* The housekeeping child: runs until SIGQUIT or SIGTERM; never returns. */
+void	 housekeeper_main(const struct bo_conf *) __attribute__((noreturn));
 
 #endif

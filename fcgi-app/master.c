@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "housekeeping.h"
 #include "listen.h"
 #include "log.h"
 #include "master.h"
@@ -30,8 +31,16 @@ enum slot_state {
 	SLOT_KILLED		/* sent KILL, waiting to reap */
 };
 
+enum slot_kind {
+	KIND_WORKER = 0,	/* a FastCGI responder */
+	KIND_HOUSEKEEPER	/* the one upkeep child (housekeeping.h) */
+};
+
+static const char *const kind_names[] = { "worker", "housekeeper" };
+
 struct slot {
 	pid_t		 pid;
+	enum slot_kind	 kind;
 	enum slot_state	 state;
 	unsigned	 generation;
 	int64_t		 started_ms;
@@ -138,19 +147,19 @@ count_children(void)
 }
 
 static int
-count_serving(void)
+count_serving(enum slot_kind kind)
 {
 	int	i, n = 0;
 
 	for (i = 0; i < nslots; i++)
-		if (slots[i].state == SLOT_RUNNING &&
+		if (slots[i].state == SLOT_RUNNING && slots[i].kind == kind &&
 		    slots[i].generation == generation)
 			n++;
 	return (n);
 }
 
 static void
-spawn_worker(const struct bo_conf *conf, int listen_fd)
+spawn_child(const struct bo_conf *conf, int listen_fd, enum slot_kind kind)
 {
 	struct slot	*s = slot_alloc();
 	pid_t		 pid;
@@ -166,20 +175,26 @@ spawn_worker(const struct bo_conf *conf, int listen_fd)
 	if (pid == 0) {
 		free(slots);
 		free(crash_times);
+		if (kind == KIND_HOUSEKEEPER) {
+			close(listen_fd);
+			housekeeper_main(conf);
+		}
 		worker_main(conf, listen_fd, index);
 	}
-	if (respawns_due > 0) {
+	if (kind == KIND_WORKER && respawns_due > 0) {
 		respawns_due--;
 		METRIC_INC(worker_respawns);
 	}
-	METRIC_ADD(workers_alive, 1);
+	if (kind == KIND_WORKER)
+		METRIC_ADD(workers_alive, 1);
 	s->pid = pid;
+	s->kind = kind;
 	s->state = SLOT_RUNNING;
 	s->generation = generation;
 	s->started_ms = time_mono_ms();
 	s->deadline_ms = 0;
-	log_debug("worker %d started (slot %d, generation %u)", (int)pid, index,
-	    generation);
+	log_debug("%s %d started (slot %d, generation %u)", kind_names[kind],
+	    (int)pid, index, generation);
 }
 
 static void
@@ -236,25 +251,24 @@ reap(const struct bo_conf *conf)
 		expected = s->state != SLOT_RUNNING;
 		if (WIFEXITED(status)) {
 			abnormal = WEXITSTATUS(status) != 0 && !expected;
-			if (abnormal)
-				log_warn("worker %d exited with code %d after "
-				    "%.1f s", (int)pid, WEXITSTATUS(status),
-				    (double)uptime / 1000.0);
-			else
-				log_info("worker %d exited with code %d after "
-				    "%.1f s", (int)pid, WEXITSTATUS(status),
-				    (double)uptime / 1000.0);
+			(abnormal ? log_warn : log_info)("%s %d exited with "
+			    "code %d after %.1f s", kind_names[s->kind],
+			    (int)pid, WEXITSTATUS(status),
+			    (double)uptime / 1000.0);
 		} else {
 			abnormal = !expected;
-			(abnormal ? log_warn : log_info)("worker %d exited on "
-			    "signal %d (%s)%s after %.1f s", (int)pid,
-			    WTERMSIG(status), strsignal(WTERMSIG(status)),
+			(abnormal ? log_warn : log_info)("%s %d exited on "
+			    "signal %d (%s)%s after %.1f s",
+			    kind_names[s->kind], (int)pid, WTERMSIG(status),
+			    strsignal(WTERMSIG(status)),
 			    WCOREDUMP(status) ? ", core dumped" : "",
 			    (double)uptime / 1000.0);
 		}
-		if (!expected && s->generation == generation)
-			respawns_due++;
-		METRIC_ADD(workers_alive, -1);
+		if (s->kind == KIND_WORKER) {
+			if (!expected && s->generation == generation)
+				respawns_due++;
+			METRIC_ADD(workers_alive, -1);
+		}
 		s->state = SLOT_FREE;
 		s->pid = 0;
 		if (abnormal)
@@ -464,9 +478,12 @@ master_run(struct bo_conf *conf, const char *conf_path, int listen_fd)
 			if (count_children() == 0)
 				break;
 		} else {
-			while (count_serving() < conf->workers &&
+			while (count_serving(KIND_WORKER) < conf->workers &&
 			    time_mono_ms() >= respawn_paused_until)
-				spawn_worker(conf, listen_fd);
+				spawn_child(conf, listen_fd, KIND_WORKER);
+			if (count_serving(KIND_HOUSEKEEPER) == 0 &&
+			    time_mono_ms() >= respawn_paused_until)
+				spawn_child(conf, listen_fd, KIND_HOUSEKEEPER);
 		}
 		arm_timer();
 		/*

@@ -25,6 +25,10 @@ static const int64_t bucket_us[METRICS_NBUCKETS - 1] = {
 static const char *const outcome_names[RES_NOUTCOMES] = {
 	"confirmed", "insufficient", "limit", "conflict", "error"
 };
+/* In the order of enum txn_lookup. */
+static const char *const lookup_names[3] = {
+	"committed", "not_committed", "unknown"
+};
 
 void
 metrics_init(void)
@@ -72,12 +76,6 @@ metrics_request(size_t route, int status, int64_t us)
 
 #define LOAD(x)	atomic_load_explicit(&(x), memory_order_relaxed)
 
-static void
-counter(FILE *f, const char *name, const char *help, uint64_t v)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", name,
-	    help, name, name, v);
-}
 
 char *
 metrics_render(const struct route *routes, size_t nroutes, size_t *len)
@@ -151,44 +149,18 @@ metrics_render(const struct route *routes, size_t nroutes, size_t *len)
 	for (s = 0; s < RES_NOUTCOMES; s++)
 		fprintf(f, "boxoffice_reservations_total{outcome=\"%s\"} %" PRIu64
 		    "\n", outcome_names[s], LOAD(metrics->reservations[s]));
-	counter(f, "boxoffice_gate_admits_total", "Admissions by the Redis "
-	    "gate.", LOAD(metrics->gate_admits));
-	counter(f, "boxoffice_gate_rejects_total", "Requests the gate turned "
-	    "away (sold out) without touching the database.",
-	    LOAD(metrics->gate_rejects));
-	counter(f, "boxoffice_gate_compensations_total", "Admissions given "
-	    "back after the database step failed.",
-	    LOAD(metrics->gate_compensations));
-	counter(f, "boxoffice_gate_rebuilds_total", "Gate counters rebuilt "
-	    "from the database.", LOAD(metrics->gate_rebuilds));
-	counter(f, "boxoffice_gate_bypass_total", "Reservations that took the "
-	    "database path because Redis was unavailable.",
-	    LOAD(metrics->gate_bypass));
-	counter(f, "boxoffice_lock_acquired_total", "Redis locks acquired.",
-	    LOAD(metrics->lock_acquired));
-	counter(f, "boxoffice_lock_busy_total", "Redis lock attempts that "
-	    "found the lock held (the caller did not wait).",
-	    LOAD(metrics->lock_busy));
-	counter(f, "boxoffice_lock_expired_total", "Redis locks that timed out"
-	    " before their holder released them.",
-	    LOAD(metrics->lock_expired));
-	counter(f, "boxoffice_cache_hits_total", "Event cache hits.",
-	    LOAD(metrics->cache_hits));
-	counter(f, "boxoffice_cache_misses_total", "Event cache misses.",
-	    LOAD(metrics->cache_misses));
-	counter(f, "boxoffice_db_errors_total", "Database errors.",
-	    LOAD(metrics->db_errors));
-	counter(f, "boxoffice_db_reconnects_total", "Database reconnects.",
-	    LOAD(metrics->db_reconnects));
-	counter(f, "boxoffice_redis_errors_total", "Redis errors.",
-	    LOAD(metrics->redis_errors));
-	counter(f, "boxoffice_redis_reconnects_total", "Redis reconnects.",
-	    LOAD(metrics->redis_reconnects));
-	fprintf(f, "# HELP boxoffice_workers_alive Workers running now.\n"
-	    "# TYPE boxoffice_workers_alive gauge\nboxoffice_workers_alive %"
-	    PRId64 "\n", LOAD(metrics->workers_alive));
-	counter(f, "boxoffice_worker_respawns_total", "Workers started to "
-	    "replace one that exited.", LOAD(metrics->worker_respawns));
+	fprintf(f, "# HELP boxoffice_txn_outcome_lookups_total Transactions "
+	    "whose COMMIT answer was lost, by what the lookup found.\n"
+	    "# TYPE boxoffice_txn_outcome_lookups_total counter\n");
+	for (s = 0; s < 3; s++)
+		fprintf(f, "boxoffice_txn_outcome_lookups_total{outcome=\"%s\"} %"
+		    PRIu64 "\n", lookup_names[s], LOAD(metrics->txn_lookups[s]));
+#define METRIC_RENDER(field, type, name, help)				\
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %" PRId64 "\n", name,	\
+	    help, name, #type[0] == 'C' ? "counter" : "gauge", name,	\
+	    LOAD(metrics->field));
+	METRICS_TABLE(METRIC_RENDER)
+#undef METRIC_RENDER
 	if (fclose(f) != 0)
 		fatal("metrics_render: out of memory");
 	return (out);

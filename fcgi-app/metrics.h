@@ -27,27 +27,75 @@ enum res_outcome {
 	RES_ERROR, RES_NOUTCOMES
 };
 
+/*
+ * Every plain counter and gauge, declared once: the struct's fields and
+ * the Prometheus renderer both come from this table.
+ * X(field, type, name, help): type is COUNTER or GAUGE.
+ */
+#define METRICS_TABLE(X)						\
+	X(gate_admits, COUNTER, "boxoffice_gate_admits_total",		\
+	    "Admissions by the Redis gate.")				\
+	X(gate_rejects, COUNTER, "boxoffice_gate_rejects_total",	\
+	    "Requests the gate turned away (sold out) without touching "\
+	    "the database.")						\
+	X(gate_compensations, COUNTER,					\
+	    "boxoffice_gate_compensations_total",			\
+	    "Admissions given back after the database step did not "	\
+	    "commit.")							\
+	X(gate_rebuilds, COUNTER, "boxoffice_gate_rebuilds_total",	\
+	    "Gate counters rebuilt from the database.")			\
+	X(gate_bypass, COUNTER, "boxoffice_gate_bypass_total",		\
+	    "Reservations that took the database path because Redis "	\
+	    "was unavailable.")						\
+	X(gate_corrections, COUNTER, "boxoffice_gate_corrections_total",\
+	    "Gate counters set by a reconcile pass (off, or missing).")	\
+	X(lock_acquired, COUNTER, "boxoffice_lock_acquired_total",	\
+	    "Redis locks acquired.")					\
+	X(lock_busy, COUNTER, "boxoffice_lock_busy_total",		\
+	    "Redis lock attempts that found the lock held (the caller " \
+	    "did not wait).")						\
+	X(lock_expired, COUNTER, "boxoffice_lock_expired_total",	\
+	    "Redis locks that timed out before their holder released "	\
+	    "them.")							\
+	X(cache_hits, COUNTER, "boxoffice_cache_hits_total",		\
+	    "Event cache hits.")					\
+	X(cache_misses, COUNTER, "boxoffice_cache_misses_total",	\
+	    "Event cache misses.")					\
+	X(db_errors, COUNTER, "boxoffice_db_errors_total",		\
+	    "Database errors.")						\
+	X(db_reconnects, COUNTER, "boxoffice_db_reconnects_total",	\
+	    "Database reconnects.")					\
+	X(db_fences, COUNTER, "boxoffice_db_fences_total",		\
+	    "Database sessions lost with a statement in flight that "	\
+	    "were killed and waited for before going on.")		\
+	X(txn_retries, COUNTER, "boxoffice_txn_retries_total",		\
+	    "Transactions run again from the start (deadlock, lock "	\
+	    "wait timeout, connection lost before COMMIT).")		\
+	X(redis_errors, COUNTER, "boxoffice_redis_errors_total",	\
+	    "Redis errors (each sends its request down the database "	\
+	    "path).")							\
+	X(redis_reconnects, COUNTER, "boxoffice_redis_reconnects_total",\
+	    "Redis reconnects.")					\
+	X(housekeeping_passes, COUNTER,					\
+	    "boxoffice_housekeeping_passes_total",			\
+	    "Housekeeping passes run by this instance.")		\
+	X(housekeeping_leader, GAUGE, "boxoffice_housekeeping_leader",	\
+	    "1 while this instance holds the housekeeping lease.")	\
+	X(workers_alive, GAUGE, "boxoffice_workers_alive",		\
+	    "Workers running now.")					\
+	X(worker_respawns, COUNTER, "boxoffice_worker_respawns_total",	\
+	    "Workers started to replace one that exited.")
+
 struct metrics {
 	_Atomic uint64_t	requests[METRICS_MAX_ROUTES][METRICS_NSTATUS];
 	_Atomic uint64_t	latency[METRICS_MAX_ROUTES][METRICS_NBUCKETS];
 	_Atomic uint64_t	latency_sum_us[METRICS_MAX_ROUTES];
 	_Atomic uint64_t	reservations[RES_NOUTCOMES];
-	_Atomic uint64_t	gate_admits;
-	_Atomic uint64_t	gate_rejects;
-	_Atomic uint64_t	gate_compensations;
-	_Atomic uint64_t	gate_rebuilds;
-	_Atomic uint64_t	gate_bypass;	/* Redis down: DB path */
-	_Atomic uint64_t	lock_acquired;
-	_Atomic uint64_t	lock_busy;	/* contended: caller backed off */
-	_Atomic uint64_t	lock_expired;	/* gone before release */
-	_Atomic uint64_t	cache_hits;
-	_Atomic uint64_t	cache_misses;
-	_Atomic uint64_t	db_errors;
-	_Atomic uint64_t	db_reconnects;
-	_Atomic uint64_t	redis_errors;
-	_Atomic uint64_t	redis_reconnects;
-	_Atomic int64_t		workers_alive;
-	_Atomic uint64_t	worker_respawns;
+	/* Lost COMMIT answers, by what the lookup found (enum txn_lookup). */
+	_Atomic uint64_t	txn_lookups[3];
+#define METRIC_FIELD(field, type, name, help)	_Atomic int64_t field;
+	METRICS_TABLE(METRIC_FIELD)
+#undef METRIC_FIELD
 };
 
 extern struct metrics	*metrics;
@@ -58,6 +106,11 @@ extern struct metrics	*metrics;
 		    memory_order_relaxed);				\
 } while (0)
 #define METRIC_INC(field)	METRIC_ADD(field, 1)
+#define METRIC_SET(field, v) do {					\
+	if (metrics != NULL)						\
+		atomic_store_explicit(&metrics->field, (v),		\
+		    memory_order_relaxed);				\
+} while (0)
 
 /* Map the shared page; fatal when the kernel refuses. Call before fork. */
 void	 metrics_init(void);

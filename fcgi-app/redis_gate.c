@@ -6,13 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mysql.h>
-
-#include "db.h"
 #include "metrics.h"
 #include "redis_conn.h"
 #include "redis_gate.h"
-#include "redis_lock.h"
 #include "redis_script.h"
 #include "xmalloc.h"
 
@@ -25,9 +21,21 @@ static struct redis_script admit_script = REDIS_SCRIPT("gate_admit",
     "if v < q then return {0, v} end "
     "return {1, redis.call('DECRBY', KEYS[1], q)}");
 
+/* An increment bumps the version even without a counter (see the .h). */
 static struct redis_script adjust_script = REDIS_SCRIPT("gate_adjust",
+    "local d = tonumber(ARGV[1]) "
+    "if d > 0 then redis.call('INCR', KEYS[2]) end "
     "if redis.call('EXISTS', KEYS[1]) == 1 then "
-    "return redis.call('INCRBY', KEYS[1], ARGV[1]) end return false");
+    "return redis.call('INCRBY', KEYS[1], d) end return false");
+
+/* 0 same, 1 set, -1 the version moved; the counter before is {_, had}. */
+static struct redis_script reconcile_script = REDIS_SCRIPT("gate_reconcile",
+    "local v = redis.call('GET', KEYS[2]) or '' "
+    "local had = redis.call('GET', KEYS[1]) "
+    "if v ~= ARGV[2] then return {-1, had or -1} end "
+    "if had == ARGV[1] then return {0, had} end "
+    "redis.call('SET', KEYS[1], ARGV[1]) "
+    "return {1, had or -1}");
 
 void
 gate_key(int64_t event_id, char *buf, size_t len)
@@ -35,9 +43,14 @@ gate_key(int64_t event_id, char *buf, size_t len)
 	snprintf(buf, len, "bo:{ev:%" PRId64 "}:avail", event_id);
 }
 
+static void
+version_key(int64_t event_id, char *buf, size_t len)
+{
+	snprintf(buf, len, "bo:{ev:%" PRId64 "}:avail:v", event_id);
+}
+
 enum gate_result
-gate_admit(struct redis_conn *rc, int64_t event_id, int qty, int64_t *value,
-    char *err, size_t errlen)
+gate_admit(struct redis_conn *rc, int64_t event_id, int qty, int64_t *value)
 {
 	char		 key[64], arg[16];
 	const char	*k = key, *a = arg;
@@ -46,143 +59,190 @@ gate_admit(struct redis_conn *rc, int64_t event_id, int qty, int64_t *value,
 
 	gate_key(event_id, key, sizeof key);
 	snprintf(arg, sizeof arg, "%d", qty);
-	r = redis_script_run(rc, &admit_script, 1, &k, 1, &a, err, errlen);
-	if (r == NULL)
+	if ((r = redis_script_run(rc, &admit_script, 1, &k, 1, &a)) == NULL)
 		return (GATE_DOWN);
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER ||
 	    r->element[1]->type != REDIS_REPLY_INTEGER) {
-		snprintf(err, errlen, "gate_admit: unexpected reply");
 		freeReplyObject(r);
 		return (GATE_DOWN);
 	}
 	*value = r->element[1]->integer;
-	switch (r->element[0]->integer) {
-	case 1:
-		result = GATE_ADMITTED;
-		break;
-	case 0:
-		result = GATE_REJECTED;
-		break;
-	default:
-		result = GATE_MISSING;
-		break;
-	}
+	result = r->element[0]->integer == 1 ? GATE_ADMITTED :
+	    r->element[0]->integer == 0 ? GATE_REJECTED : GATE_MISSING;
 	freeReplyObject(r);
 	return (result);
 }
 
 int
-gate_adjust(struct redis_conn *rc, int64_t event_id, int64_t delta, char *err,
-    size_t errlen)
+gate_adjust(struct redis_conn *rc, int64_t event_id, int64_t delta)
 {
-	char		 key[64], arg[32];
-	const char	*k = key, *a = arg;
+	char		 key[64], vkey[64], arg[32];
+	const char	*keys[2] = { key, vkey }, *a = arg;
 	redisReply	*r;
 
 	gate_key(event_id, key, sizeof key);
+	version_key(event_id, vkey, sizeof vkey);
 	snprintf(arg, sizeof arg, "%" PRId64, delta);
-	if ((r = redis_script_run(rc, &adjust_script, 1, &k, 1, &a, err,
-	    errlen)) == NULL)
+	if ((r = redis_script_run(rc, &adjust_script, 2, keys, 1, &a)) == NULL)
 		return (-1);
 	freeReplyObject(r);
 	return (0);
 }
 
 int
-gate_read(struct redis_conn *rc, int64_t event_id, int64_t *value, char *err,
-    size_t errlen)
+gate_init(struct redis_conn *rc, int64_t event_id, int64_t value)
 {
 	char		 key[64];
 	redisReply	*r;
-	int		 found = 0;
+	int		 set;
 
 	gate_key(event_id, key, sizeof key);
-	if ((r = redis_conn_commandf(rc, err, errlen, "GET %s", key)) == NULL)
+	if ((r = redis_conn_commandf(rc, "SET %s %lld NX", key,
+	    (long long)value)) == NULL)
 		return (-1);
-	if (r->type == REDIS_REPLY_STRING) {
-		*value = strtoll(r->str, NULL, 10);
-		found = 1;
-	} else if (r->type == REDIS_REPLY_ERROR) {
-		snprintf(err, errlen, "GET %s: %s", key, r->str);
-		found = -1;
-	}
+	set = r->type == REDIS_REPLY_STATUS;
 	freeReplyObject(r);
-	return (found);
+	return (set ? 1 : 0);
 }
 
 int
-gate_set(struct redis_conn *rc, int64_t event_id, int64_t value, char *err,
-    size_t errlen)
+gate_forget(struct redis_conn *rc, int64_t event_id)
 {
-	char		 key[64];
+	char		 key[64], vkey[64];
 	redisReply	*r;
-	int		 rv = 0;
 
 	gate_key(event_id, key, sizeof key);
-	r = redis_conn_commandf(rc, err, errlen, "SET %s %lld", key,
-	    (long long)value);
-	if (r == NULL)
+	version_key(event_id, vkey, sizeof vkey);
+	if ((r = redis_conn_commandf(rc, "DEL %s %s", key, vkey)) == NULL)
 		return (-1);
-	if (r->type == REDIS_REPLY_ERROR) {
-		snprintf(err, errlen, "SET %s: %s", key, r->str);
-		rv = -1;
-	}
 	freeReplyObject(r);
+	return (0);
+}
+
+int
+gate_versions(struct redis_conn *rc, struct gate_check *c, size_t n)
+{
+	redisReply	**replies;
+	const char	***argv;
+	char		(*keys)[64];
+	int		 *argc, rv;
+	size_t		  i;
+
+	if (n == 0)
+		return (0);
+	replies = xcalloc(n, sizeof *replies);
+	argv = xcalloc(n, sizeof *argv);
+	argc = xcalloc(n, sizeof *argc);
+	keys = xcalloc(n, sizeof *keys);
+	for (i = 0; i < n; i++) {
+		version_key(c[i].event_id, keys[i], sizeof keys[i]);
+		argv[i] = xcalloc(2, sizeof **argv);
+		argv[i][0] = "GET";
+		argv[i][1] = keys[i];
+		argc[i] = 2;
+	}
+	rv = redis_conn_pipeline(rc, (int)n, argc, argv, replies);
+	for (i = 0; i < n; i++) {
+		c[i].version[0] = '\0';
+		if (rv == 0 && replies[i] == NULL)
+			rv = -1;
+		if (rv == 0 && replies[i]->type == REDIS_REPLY_STRING)
+			snprintf(c[i].version, sizeof c[i].version, "%s",
+			    replies[i]->str);
+		if (replies[i] != NULL)
+			freeReplyObject(replies[i]);
+		free(argv[i]);
+	}
+	free(replies);
+	free(argv);
+	free(argc);
+	free(keys);
+	return (rv);
+}
+
+/* One try of the reconcile pipeline; -1 with every reply unread. */
+static int
+reconcile_try(struct redis_conn *rc, struct gate_check *c, size_t n,
+    redisReply **replies)
+{
+	enum { NARGV = 3 + 2 + 2 };
+	const char	***argv, *keys[2], *args[2];
+	char		 (*kbuf)[2][64], (*want)[24], (*nk)[16];
+	int		  *argc, rv = 0;
+	size_t		   i;
+
+	argv = xcalloc(n, sizeof *argv);
+	argc = xcalloc(n, sizeof *argc);
+	kbuf = xcalloc(n, sizeof *kbuf);
+	want = xcalloc(n, sizeof *want);
+	nk = xcalloc(n, sizeof *nk);
+	for (i = 0; i < n; i++) {
+		gate_key(c[i].event_id, kbuf[i][0], sizeof kbuf[i][0]);
+		version_key(c[i].event_id, kbuf[i][1], sizeof kbuf[i][1]);
+		keys[0] = kbuf[i][0];
+		keys[1] = kbuf[i][1];
+		snprintf(want[i], sizeof want[i], "%" PRId64, c[i].want);
+		args[0] = want[i];
+		args[1] = c[i].version;
+		argv[i] = xcalloc(NARGV, sizeof **argv);
+		argc[i] = NARGV;
+		if (rv == 0)
+			rv = redis_script_argv(rc, &reconcile_script, 2, keys,
+			    2, args, argv[i], nk[i]);
+	}
+	if (rv == 0)
+		rv = redis_conn_pipeline(rc, (int)n, argc, argv, replies);
+	for (i = 0; i < n; i++)
+		free(argv[i]);
+	free(argv);
+	free(argc);
+	free(kbuf);
+	free(want);
+	free(nk);
 	return (rv);
 }
 
 int
-gate_forget(struct redis_conn *rc, int64_t event_id, char *err, size_t errlen)
+gate_reconcile(struct redis_conn *rc, struct gate_check *c, size_t n)
 {
-	char		 key[64];
-	redisReply	*r;
+	redisReply	**replies, *r;
+	int		  rv, attempt;
+	size_t		  i;
+	bool		  noscript;
 
-	gate_key(event_id, key, sizeof key);
-	if ((r = redis_conn_commandf(rc, err, errlen, "DEL %s", key)) == NULL)
-		return (-1);
-	freeReplyObject(r);
-	return (0);
-}
-
-int
-gate_rebuild(struct redis_conn *rc, struct db *db, int64_t event_id,
-    char *err, size_t errlen)
-{
-	char		 key[64], lock[80], token[LOCK_TOKEN_LEN + 1], *sql;
-	char		 lerr[256];
-	MYSQL_RES	*res;
-	MYSQL_ROW	 row;
-	redisReply	*r;
-	int		 got, rv = -1;
-
-	gate_key(event_id, key, sizeof key);
-	snprintf(lock, sizeof lock, "bo:{ev:%" PRId64 "}:rebuild", event_id);
-	if ((got = redis_lock_acquire(rc, lock, 2000, token, err,
-	    errlen)) != 1)
-		return (got == 0 ? 0 : -1);
-	sql = xasprintf("SELECT COALESCE(SUM(available), 0), COUNT(*) FROM "
-	    "event_inventory WHERE event_id = %" PRId64, event_id);
-	res = db_select(db, sql, err, errlen);
-	free(sql);
-	if (res != NULL) {
-		row = mysql_fetch_row(res);
-		if (row != NULL && strtoll(row[1], NULL, 10) > 0) {
-			/* NX: a counter set meanwhile is at least as fresh. */
-			r = redis_conn_commandf(rc, err, errlen,
-			    "SET %s %s NX", key, row[0]);
-			if (r != NULL) {
-				rv = r->type == REDIS_REPLY_STATUS ? 1 : 0;
-				freeReplyObject(r);
-			}
-			if (rv == 1)
-				METRIC_INC(gate_rebuilds);
-		} else
-			rv = 0;
-		mysql_free_result(res);
+	if (n == 0)
+		return (0);
+	replies = xcalloc(n, sizeof *replies);
+	for (attempt = 0; attempt < 2; attempt++) {
+		rv = reconcile_try(rc, c, n, replies);
+		for (i = 0, noscript = false; rv == 0 && i < n; i++)
+			noscript |= replies[i] == NULL;
+		if (!noscript)
+			break;
+		/* A restarted Redis forgot the script: load it, go again. */
+		reconcile_script.sha[0] = '\0';
+		for (i = 0; i < n; i++)
+			if (replies[i] != NULL)
+				freeReplyObject(replies[i]);
+		memset(replies, 0, n * sizeof *replies);
+		rv = -1;
 	}
-	if (redis_lock_release(rc, lock, token, lerr, sizeof lerr) == -1 &&
-	    rv != -1)
-		snprintf(err, errlen, "%s", lerr);
+	for (i = 0; i < n; i++) {
+		r = replies[i];
+		if (rv == 0 && (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+		    r->elements != 2 || r->element[0]->type !=
+		    REDIS_REPLY_INTEGER))
+			rv = -1;
+		if (rv == 0) {
+			c[i].result = r->element[0]->integer == 0 ? GATE_SAME :
+			    r->element[0]->integer == 1 ? GATE_SET : GATE_RACED;
+			c[i].had = r->element[1]->type == REDIS_REPLY_STRING ?
+			    strtoll(r->element[1]->str, NULL, 10) : -1;
+		}
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+	free(replies);
 	return (rv);
 }

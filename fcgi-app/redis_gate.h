@@ -4,57 +4,73 @@
  * bo:{ev:ID}:avail holds the seats an event still has, as far as Redis
  * knows. A Lua script checks and decrements it atomically, so a sold-out
  * surge is answered without touching MySQL. The gate may over-admit (the
- * database still decides); it must not under-admit for long: an admission
- * whose database step fails is given back, a missing counter is rebuilt
- * from the database under a single-flight lock, and all counters are
- * reconciled with the database periodically.
+ * database still decides); it must not under-admit for long:
+ *   - an admission whose database step fails is given back;
+ *   - a missing counter is rebuilt from the database (by the caller, under
+ *     a single-flight lock: this module runs no SQL);
+ *   - the housekeeping child reconciles every counter with the database
+ *     every reconcile_interval_s, so a give-back that never happened (a
+ *     worker killed between admission and compensation, a Redis timeout
+ *     after the script ran) makes a false "sold out" for at most that long.
  *
- * The counters carry no TTL, so maxmemory-policy volatile-lru never evicts
- * them (allkeys-lru could, and the gate would then be rebuilt under load).
+ * Reconciliation must not itself make a counter low: a cancel that returns
+ * seats between its read of the database and its write would be lost. So
+ * every increment also bumps bo:{ev:ID}:avail:v, and the reconcile writes
+ * only if that version is what it read before reading the database.
+ * Decrements do not bump it: one lost to a reconcile makes the counter
+ * high, which is safe.
+ *
+ * The keys carry no TTL, so maxmemory-policy volatile-lru never evicts them.
+ * Every call that fails means "Redis unavailable": use the database.
  */
 #ifndef BO_REDIS_GATE_H
 #define BO_REDIS_GATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct db;
 struct redis_conn;
 
 enum gate_result {
 	GATE_ADMITTED,		/* counter decremented */
 	GATE_REJECTED,		/* fewer seats than asked; *value = counter */
 	GATE_MISSING,		/* no counter: rebuild, or use the database */
-	GATE_DOWN		/* Redis unreachable: use the database */
+	GATE_DOWN		/* Redis unavailable: use the database */
 };
 
-/* Key names; buf should hold 64 bytes. */
+/* The counter's key; buf should hold 64 bytes. */
 void	 gate_key(int64_t event_id, char *buf, size_t len);
 
 enum gate_result gate_admit(struct redis_conn *, int64_t event_id, int qty,
-	    int64_t *value, char *err, size_t errlen);
+	    int64_t *value) __attribute__((warn_unused_result));
 /*
- * Add delta to the counter when it exists (a missing counter is left for
- * the rebuild). Used to give an admission back (+qty), after a cancel
- * (+qty), and after a commit that did not pass the gate (-qty).
+ * Add delta to the counter when it exists (a missing one is left for the
+ * rebuild). +qty gives an admission back or returns cancelled seats; a
+ * resize adds or takes. 0 or -1.
  */
-int	 gate_adjust(struct redis_conn *, int64_t event_id, int64_t delta,
-	    char *err, size_t errlen);
-/* 1 and *value when present, 0 when missing, -1 on error. */
-int	 gate_read(struct redis_conn *, int64_t event_id, int64_t *value,
-	    char *err, size_t errlen);
-/* Set the counter outright (reconciliation). */
-int	 gate_set(struct redis_conn *, int64_t event_id, int64_t value,
-	    char *err, size_t errlen);
-/* Drop the counter so the next request rebuilds it. */
-int	 gate_forget(struct redis_conn *, int64_t event_id, char *err,
-	    size_t errlen);
+int	 gate_adjust(struct redis_conn *, int64_t event_id, int64_t delta);
+/* Set the counter unless one exists (a rebuild). 1 set, 0 existed, -1. */
+int	 gate_init(struct redis_conn *, int64_t event_id, int64_t value);
+/* Drop the counter and its version (a deleted event). 0 or -1. */
+int	 gate_forget(struct redis_conn *, int64_t event_id);
+
+/* One event's part in a reconcile pass. */
+struct gate_check {
+	int64_t		 event_id;
+	char		 version[24];	/* as read before the database */
+	int64_t		 want;		/* the database's unsold seats */
+	enum { GATE_SAME, GATE_SET, GATE_RACED } result;
+	int64_t		 had;		/* the counter before (-1: none) */
+};
+/* Read the versions of n events in one round trip. 0 or -1. */
+int	 gate_versions(struct redis_conn *, struct gate_check *, size_t n)
+	    __attribute__((warn_unused_result));
 /*
- * Rebuild a missing counter from the database, if this worker wins the
- * single-flight lock. Returns 1 rebuilt, 0 someone else is at it (or it
- * already exists), -1 error.
+ * Set each counter to its want, unless its version moved since
+ * gate_versions() (GATE_RACED: try again later). One round trip. 0 or -1.
  */
-int	 gate_rebuild(struct redis_conn *, struct db *, int64_t event_id,
-	    char *err, size_t errlen);
+int	 gate_reconcile(struct redis_conn *, struct gate_check *, size_t n)
+	    __attribute__((warn_unused_result));
 
 #endif

@@ -15,13 +15,25 @@ struct redis_conn;
 
 #define LOCK_TOKEN_LEN	32
 
-/* 1 acquired (token filled), 0 held by someone else, -1 Redis error. */
-int	 redis_lock_acquire(struct redis_conn *, const char *key, int ttl_ms,
-	    char token[LOCK_TOKEN_LEN + 1], char *err, size_t errlen)
+enum lock_result {
+	LOCK_ACQUIRED,		/* token filled in */
+	LOCK_BUSY,		/* someone else holds it */
+	LOCK_DOWN		/* Redis unavailable (redis_conn_errstr) */
+};
+
+enum lock_result redis_lock_acquire(struct redis_conn *, const char *key,
+	    int ttl_ms, char token[LOCK_TOKEN_LEN + 1])
 	    __attribute__((warn_unused_result));
-/* 1 released, 0 no longer ours (expired), -1 Redis error. */
+/*
+ * Extend a lock we hold to ttl_ms (a lease renewal). LOCK_ACQUIRED while
+ * still ours, LOCK_BUSY when it expired and is gone or someone else's.
+ */
+enum lock_result redis_lock_renew(struct redis_conn *, const char *key,
+	    const char *token, int ttl_ms)
+	    __attribute__((warn_unused_result));
+/* 0 released, -1 no longer ours or Redis unavailable (said in the log). */
 int	 redis_lock_release(struct redis_conn *, const char *key,
-	    const char *token, char *err, size_t errlen);
+	    const char *token);
 /* A fresh random token (hex). */
 void	 redis_lock_token(char token[LOCK_TOKEN_LEN + 1]);
 

@@ -1,6 +1,7 @@
 /* redis_script.c: EVALSHA with a NOSCRIPT fallback. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,17 +11,13 @@
 #include "xmalloc.h"
 
 static int
-script_load(struct redis_conn *rc, struct redis_script *s, char *err,
-    size_t errlen)
+script_load(struct redis_conn *rc, struct redis_script *s)
 {
 	redisReply	*r;
 
-	r = redis_conn_commandf(rc, err, errlen, "SCRIPT LOAD %s", s->src);
-	if (r == NULL)
+	if ((r = redis_conn_commandf(rc, "SCRIPT LOAD %s", s->src)) == NULL)
 		return (-1);
 	if (r->type != REDIS_REPLY_STRING || r->len != 40) {
-		snprintf(err, errlen, "SCRIPT LOAD %s: %s", s->name,
-		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
 		freeReplyObject(r);
 		return (-1);
 	}
@@ -30,42 +27,59 @@ script_load(struct redis_conn *rc, struct redis_script *s, char *err,
 	return (0);
 }
 
-redisReply *
-redis_script_run(struct redis_conn *rc, struct redis_script *s, int nkeys,
-    const char **keys, int nargs, const char **args, char *err, size_t errlen)
+/* argv[0..2+nkeys+nargs): EVALSHA sha nkeys keys... args... */
+static void
+fill_argv(struct redis_script *s, int nkeys, const char **keys, int nargs,
+    const char **args, const char **argv, char nk[16])
 {
-	const char	**argv;
-	char		  nk[16];
-	redisReply	 *r = NULL;
-	int		  argc = 3 + nkeys + nargs, i, attempt;
+	int	i;
 
-	argv = xcalloc((size_t)argc, sizeof *argv);
-	snprintf(nk, sizeof nk, "%d", nkeys);
+	snprintf(nk, 16, "%d", nkeys);
 	argv[0] = "EVALSHA";
+	argv[1] = s->sha;
 	argv[2] = nk;
 	for (i = 0; i < nkeys; i++)
 		argv[3 + i] = keys[i];
 	for (i = 0; i < nargs; i++)
 		argv[3 + nkeys + i] = args[i];
+}
+
+int
+redis_script_argv(struct redis_conn *rc, struct redis_script *s, int nkeys,
+    const char **keys, int nargs, const char **args, const char **argv,
+    char nk[16])
+{
+	if (s->sha[0] == '\0' && script_load(rc, s) == -1)
+		return (-1);
+	fill_argv(s, nkeys, keys, nargs, args, argv, nk);
+	return (0);
+}
+
+redisReply *
+redis_script_run(struct redis_conn *rc, struct redis_script *s, int nkeys,
+    const char **keys, int nargs, const char **args)
+{
+	const char	**argv;
+	char		  nk[16];
+	redisReply	 *r = NULL;
+	int		  argc = 3 + nkeys + nargs, attempt;
+	bool		  retry;
+
+	argv = xcalloc((size_t)argc, sizeof *argv);
 	for (attempt = 0; attempt < 2; attempt++) {
-		if (s->sha[0] == '\0' && script_load(rc, s, err, errlen) == -1)
+		if (s->sha[0] == '\0' && script_load(rc, s) == -1)
 			break;
-		argv[1] = s->sha;
-		r = redis_conn_command(rc, err, errlen, argc, argv, NULL);
-		if (r == NULL)
+		fill_argv(s, nkeys, keys, nargs, args, argv, nk);
+		if ((r = redis_conn_command_raw(rc, argc, argv, NULL)) == NULL ||
+		    r->type != REDIS_REPLY_ERROR)
 			break;
-		if (r->type != REDIS_REPLY_ERROR)
-			break;
-		if (strncmp(r->str, "NOSCRIPT", 8) == 0 && attempt == 0) {
-			s->sha[0] = '\0';
-			freeReplyObject(r);
-			r = NULL;
-			continue;
-		}
-		snprintf(err, errlen, "%s: %s", s->name, r->str);
+		/* A restarted or failed-over Redis forgot the script. */
+		retry = strncmp(r->str, "NOSCRIPT", 8) == 0;
 		freeReplyObject(r);
 		r = NULL;
-		break;
+		if (!retry)
+			break;
+		s->sha[0] = '\0';
 	}
 	free(argv);
 	return (r);

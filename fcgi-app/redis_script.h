@@ -24,11 +24,15 @@ struct redis_script {
 
 /*
  * Run script with nkeys keys followed by nargs arguments. Returns the reply
- * (the caller frees it with freeReplyObject()), or NULL with err on a
- * transport failure or an error reply.
+ * (the caller frees it with freeReplyObject()), or NULL on a transport
+ * failure or an error reply (redis_conn_errstr() says which).
  */
 redisReply	*redis_script_run(struct redis_conn *, struct redis_script *,
+		    int nkeys, const char **keys, int nargs, const char **args);
+/* The EVALSHA command line of a loaded script, for redis_conn_pipeline(). */
+int		 redis_script_argv(struct redis_conn *, struct redis_script *,
 		    int nkeys, const char **keys, int nargs, const char **args,
-		    char *err, size_t errlen);
+		    const char **argv, char nk[16])
+		    __attribute__((warn_unused_result));
 
 #endif

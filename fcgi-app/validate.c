@@ -108,6 +108,8 @@ body_object(const struct request *req, struct response *resp)
 		return (NULL);
 	}
 	tok = json_tokener_new();
+	/* Invalid UTF-8 is the client's error, not a failure further on. */
+	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
 	jerr = json_tokener_get_error(tok);
 	off = json_tokener_get_parse_end(tok);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,8 +14,8 @@
 #include <json-c/json.h>
 
 #include "app.h"
+#include "child.h"
 #include "conf.h"
-#include "housekeeping.h"
 #include "log.h"
 #include "metrics.h"
 #include "request.h"
@@ -46,48 +45,6 @@ on_quit(int sig)
 		worker_listen_fd = -1;
 	}
 	errno = saved;
-}
-
-/* SIGTERM/SIGINT: stop now. */
-static void
-on_terminate(int sig)
-{
-	(void)sig;
-	_exit(0);
-}
-
-static void
-worker_signals(void)
-{
-	struct sigaction	sa;
-	sigset_t		empty;
-
-	memset(&sa, 0, sizeof sa);
-	sigemptyset(&sa.sa_mask);
-	/*
-	 * SA_RESTART keeps reads and writes of a request in hand from failing
-	 * with EINTR; an idle accept() still ends because on_quit closes the
-	 * socket it waits on, and the restarted call gets EBADF.
-	 */
-	sa.sa_flags = SA_RESTART;
-	sa.sa_handler = on_quit;
-	sigaction(SIGQUIT, &sa, NULL);
-	sa.sa_flags = 0;
-	sa.sa_handler = on_terminate;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	/* These are the master's business. Installed before FCGX_Init so
-	 * libfcgi keeps its hands off them. */
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-	sigemptyset(&empty);
-	sigprocmask(SIG_SETMASK, &empty, NULL);
 }
 
 static ssize_t
@@ -222,12 +179,14 @@ worker_main(const struct bo_conf *conf, int listen_fd, int slot)
 	FCGX_Request	 fr;
 	struct app	*app;
 	int64_t		 started = time_mono_ms();
+	bool		 failed = false;
 
-	worker_signals();
-	/* Leave with the master, even when it is killed outright. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1)
-		_exit(0);
+	/*
+	 * SA_RESTART keeps reads and writes of a request in hand from failing
+	 * with EINTR; an idle accept() still ends because on_quit closes the
+	 * socket it waits on, and the restarted call gets EBADF.
+	 */
+	child_setup("bo-worker", on_quit, true);
 	srandom((unsigned)(getpid() << 16) ^ (unsigned)time(NULL));
 	worker_listen_fd = listen_fd;
 
@@ -247,14 +206,13 @@ worker_main(const struct bo_conf *conf, int listen_fd, int slot)
 			if (worker_quit)
 				break;
 			log_error("worker: accept failed: %s", strerror(errno));
+			failed = true;
 			break;
 		}
 		worker_in_request = 1;
 		serve(app, &fr);
 		FCGX_Finish_r(&fr);
 		app->requests++;
-		/* The client has its answer; upkeep costs it nothing now. */
-		housekeeping_tick(app);
 		worker_in_request = 0;
 		if (conf->max_requests > 0 &&
 		    app->requests >= (uint64_t)conf->max_requests) {
@@ -269,5 +227,6 @@ worker_main(const struct bo_conf *conf, int listen_fd, int slot)
 		    (long long)(time_mono_ms() - started));
 	FCGX_Free(&fr, 1);
 	app_free(app);
-	exit(0);
+	/* A failing accept is a crash to the master's crash-loop guard. */
+	exit(failed ? WORKER_EXIT_ACCEPT : 0);
 }

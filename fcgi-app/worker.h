@@ -17,6 +17,8 @@ struct response;
 
 /* Exit status of a worker that cannot run at all: do not respawn at once. */
 #define WORKER_EXIT_FATAL	2
+/* accept() failed: an abnormal exit to the crash-loop guard. */
+#define WORKER_EXIT_ACCEPT	3
 
 /* Run the accept loop; never returns. */
 void	 worker_main(const struct bo_conf *, int listen_fd, int slot)

@@ -107,8 +107,21 @@ class Stack:
                 kids.append(int(d))
         return sorted(kids)
 
+    @staticmethod
+    def comm(pid):
+        try:
+            return Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            return None
+
     def workers(self):
-        return self.children(self.master_pid())
+        """The master's FastCGI responders (not its housekeeping child)."""
+        return [p for p in self.children(self.master_pid()) if self.comm(p) != "bo-housekeeper"]
+
+    def housekeeper(self):
+        """The master's housekeeping child, or None."""
+        kids = [p for p in self.children(self.master_pid()) if self.comm(p) == "bo-housekeeper"]
+        return kids[0] if kids else None
 
     def wait_workers(self, n, timeout=20.0, exclude=()):
         deadline = time.monotonic() + timeout

@@ -1,0 +1,357 @@
+/* event_admin.c: the create, update and delete transactions of events. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "db.h"
+#include "event_admin.h"
+#include "event_cache.h"
+#include "inventory.h"
+#include "log.h"
+#include "redis_conn.h"
+#include "redis_gate.h"
+#include "store.h"
+#include "timeutil.h"
+#include "txn.h"
+#include "xmalloc.h"
+
+enum attempt { ATTEMPT_OK, ATTEMPT_RETRY, ATTEMPT_FINAL, ATTEMPT_AMBIGUOUS };
+
+/* One operation: its input, and the body of one attempt. */
+struct admin_op {
+	int64_t				 id;
+	const struct event_changes	*ch;
+	const char			*request_id;
+	struct admin_result		*out;
+	int64_t				 prev_total;	/* before an update */
+	enum admin_outcome		 outcome;	/* when FINAL */
+	enum attempt			(*once)(struct store *,
+					    struct admin_op *, const char *);
+};
+
+static enum admin_outcome
+failed(struct store *st, struct admin_result *out)
+{
+	snprintf(out->detail, sizeof out->detail, "%s", db_fault(st->db) ==
+	    DB_OK ? "a guard refused the change" : db_errstr(st->db));
+	return (db_fault_unavailable(db_fault(st->db)) ? ADMIN_UNAVAILABLE :
+	    ADMIN_FAILED);
+}
+
+/* A failed step: roll back, and say whether the whole may run again. */
+static enum attempt
+step_failed(struct store *st, struct admin_op *op)
+{
+	enum db_fault	f = db_fault(st->db);
+
+	if (f == DB_AMBIGUOUS)
+		return (ATTEMPT_AMBIGUOUS);
+	op->outcome = failed(st, op->out);
+	db_rollback(st->db);
+	return (db_fault_retryable(f) ? ATTEMPT_RETRY : ATTEMPT_FINAL);
+}
+
+static int
+audit(struct store *st, const char *action, const struct event *ev,
+    const char *request_id, const char *txn_id)
+{
+	char	*rid = db_quote(request_id), *sql;
+	int	 rv;
+
+	sql = xasprintf("INSERT INTO event_audit (event_id, action, version, "
+	    "total_seats, request_id, txn_id) VALUES (%" PRId64 ", '%s', %"
+	    PRId64 ", %" PRId64 ", %s, '%s')", ev->id, action, ev->version,
+	    ev->total, rid, txn_id);
+	rv = db_exec(st->db, sql);
+	free(sql);
+	free(rid);
+	return (rv);
+}
+
+/* The audit row of an attempt whose COMMIT answer was lost. */
+static enum txn_lookup
+lookup_txn(struct store *st, const char *txn_id, int64_t *event_id)
+{
+	struct db_res	*res;
+	char		**row, sql[160];
+	enum txn_lookup	 l = TXN_UNKNOWN;
+
+	snprintf(sql, sizeof sql, "SELECT event_id FROM event_audit WHERE "
+	    "txn_id = '%s'", txn_id);
+	if ((res = db_query(st->db, sql)) != NULL) {
+		l = TXN_NOT_COMMITTED;
+		if ((row = db_res_next(res)) != NULL) {
+			*event_id = strtoll(row[0], NULL, 10);
+			l = TXN_COMMITTED;
+		}
+		db_res_free(res);
+	}
+	txn_count_lookup(l);
+	return (l);
+}
+
+/* The attempts of one operation, and the lookup after a lost COMMIT. */
+static enum admin_outcome
+run(struct store *st, struct admin_op *op)
+{
+	char		txn_id[TXN_ID_LEN + 1];
+	enum attempt	a = ATTEMPT_RETRY;
+	enum db_fault	why = DB_OK;
+	int64_t		id = 0;
+	int		n;
+
+	for (n = 0; n < TXN_ATTEMPTS && a == ATTEMPT_RETRY; n++) {
+		if (n > 0)
+			txn_backoff(n, why);
+		txn_new_id(txn_id);
+		op->outcome = ADMIN_OK;
+		event_free(&op->out->ev);
+		if ((a = op->once(st, op, txn_id)) != ATTEMPT_AMBIGUOUS) {
+			why = db_fault(st->db);
+			continue;
+		}
+		switch (lookup_txn(st, txn_id, &id)) {
+		case TXN_COMMITTED:
+			op->id = id;
+			a = ATTEMPT_OK;
+			break;
+		case TXN_NOT_COMMITTED:
+			a = ATTEMPT_RETRY;
+			why = DB_LOST;
+			break;
+		case TXN_UNKNOWN:
+			op->outcome = failed(st, op->out);
+			a = ATTEMPT_FINAL;
+			break;
+		}
+	}
+	if (a == ATTEMPT_RETRY)
+		op->outcome = failed(st, op->out);
+	return (a == ATTEMPT_OK ? ADMIN_OK : op->outcome);
+}
+
+static enum attempt
+create_once(struct store *st, struct admin_op *op, const char *txn_id)
+{
+	const struct event_changes	*ch = op->ch;
+	char	date[40], *name = db_quote(ch->name), *venue = db_quote(ch->venue);
+	char	*sql;
+	int	 k = st->conf->inventory_shards, rv;
+
+	if (k > ch->total)
+		k = (int)ch->total;
+	time_sql_datetime(ch->date_ms, date, sizeof date);
+	sql = xasprintf("INSERT INTO events (event_name, venue, event_date, "
+	    "total_seats, per_user_limit, max_per_request, shards) VALUES "
+	    "(%s, %s, '%s', %" PRId64 ", %" PRId64 ", %" PRId64 ", %d)", name,
+	    venue, date, ch->total, ch->per_user_limit, ch->max_per_request, k);
+	free(name);
+	free(venue);
+	rv = db_begin(st->db) == 0 ? db_exec(st->db, sql) : -1;
+	free(sql);
+	if (rv == -1)
+		return (step_failed(st, op));
+	op->id = (int64_t)db_insert_id(st->db);
+	if (inventory_spread(st->db, op->id, ch->total, k) != INV_OK ||
+	    event_lock(st->db, op->id, &op->out->ev, &op->out->available) !=
+	    EVENT_FOUND ||
+	    audit(st, "CREATE", &op->out->ev, op->request_id, txn_id) == -1 ||
+	    db_commit(st->db) == -1)
+		return (step_failed(st, op));
+	return (ATTEMPT_OK);
+}
+
+/* UPDATE events SET ..., version + 1: the fields the changes name. */
+static char *
+update_sql(int64_t id, const struct event_changes *ch)
+{
+	char	*sql, *q, date[40];
+	size_t	 len;
+	FILE	*f;
+
+	if ((f = open_memstream(&sql, &len)) == NULL)
+		fatal("open_memstream failed");
+	fprintf(f, "UPDATE events SET version = version + 1, updated_at = "
+	    "CURRENT_TIMESTAMP(3)");
+	if (ch->has_name) {
+		fprintf(f, ", event_name = %s", q = db_quote(ch->name));
+		free(q);
+	}
+	if (ch->has_venue) {
+		fprintf(f, ", venue = %s", q = db_quote(ch->venue));
+		free(q);
+	}
+	if (ch->has_date) {
+		time_sql_datetime(ch->date_ms, date, sizeof date);
+		fprintf(f, ", event_date = '%s'", date);
+	}
+	if (ch->has_total)
+		fprintf(f, ", total_seats = %" PRId64, ch->total);
+	if (ch->has_limit)
+		fprintf(f, ", per_user_limit = %" PRId64, ch->per_user_limit);
+	if (ch->has_max)
+		fprintf(f, ", max_per_request = %" PRId64, ch->max_per_request);
+	if (ch->has_status)
+		fprintf(f, ", status = '%s'", event_status_name(ch->status));
+	fprintf(f, " WHERE id = %" PRId64, id);
+	fclose(f);
+	return (sql);
+}
+
+static enum attempt
+update_once(struct store *st, struct admin_op *op, const char *txn_id)
+{
+	const struct event_changes	*ch = op->ch;
+	struct event			 before;
+	enum event_found		 found;
+	enum inv_result			 inv = INV_OK;
+	char				*sql;
+	int				 rv;
+
+	if (db_begin(st->db) == -1)
+		return (step_failed(st, op));
+	/* The row lock makes concurrent updates of one event take turns. */
+	if ((found = event_lock(st->db, op->id, &before, NULL)) != EVENT_FOUND) {
+		if (found == EVENT_ERROR)
+			return (step_failed(st, op));
+		db_rollback(st->db);
+		op->outcome = ADMIN_NOT_FOUND;
+		return (ATTEMPT_FINAL);
+	}
+	op->prev_total = before.total;
+	if (ch->has_total && ch->total != before.total)
+		inv = inventory_resize(st->db, op->id, before.total, ch->total,
+		    &op->out->sold);
+	event_free(&before);
+	if (inv == INV_SHORT) {
+		db_rollback(st->db);
+		op->outcome = ADMIN_BELOW_SOLD;
+		return (ATTEMPT_FINAL);
+	}
+	sql = update_sql(op->id, ch);
+	rv = inv == INV_OK ? db_exec(st->db, sql) : -1;
+	free(sql);
+	if (rv == 0 && ch->has_limit) {
+		/* Holders over a lowered limit keep their seats, buy no more. */
+		sql = xasprintf("UPDATE user_event_tally SET seat_limit = "
+		    "GREATEST(seats, %" PRId64 ") WHERE event_id = %" PRId64,
+		    ch->per_user_limit, op->id);
+		rv = db_exec(st->db, sql);
+		free(sql);
+	}
+	/* Read back under the row lock: the answer is this update's state. */
+	if (rv == -1 || event_lock(st->db, op->id, &op->out->ev,
+	    &op->out->available) != EVENT_FOUND ||
+	    audit(st, "UPDATE", &op->out->ev, op->request_id, txn_id) == -1 ||
+	    db_commit(st->db) == -1)
+		return (step_failed(st, op));
+	return (ATTEMPT_OK);
+}
+
+static enum attempt
+delete_once(struct store *st, struct admin_op *op, const char *txn_id)
+{
+	enum event_found	found;
+	char			sql[256];
+
+	if (db_begin(st->db) == -1 || (found = event_lock(st->db, op->id,
+	    &op->out->ev, NULL)) == EVENT_ERROR)
+		return (step_failed(st, op));
+	if (found == EVENT_MISSING) {
+		db_rollback(st->db);
+		op->outcome = ADMIN_NOT_FOUND;
+		return (ATTEMPT_FINAL);
+	}
+	/* The FK on reservations refuses too; this gives the clear answer. */
+	snprintf(sql, sizeof sql, "DELETE FROM events WHERE id = %" PRId64
+	    " AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.event_id = %"
+	    PRId64 ")", op->id, op->id);
+	if (db_exec(st->db, sql) == -1 && db_fault(st->db) != DB_REFERENCED)
+		return (step_failed(st, op));
+	if (db_fault(st->db) == DB_REFERENCED || db_affected(st->db) != 1) {
+		db_rollback(st->db);
+		op->outcome = ADMIN_HAS_RESERVATIONS;
+		return (ATTEMPT_FINAL);
+	}
+	if (audit(st, "DELETE", &op->out->ev, op->request_id, txn_id) == -1 ||
+	    db_commit(st->db) == -1)
+		return (step_failed(st, op));
+	return (ATTEMPT_OK);
+}
+
+/* After a lookup found the commit, the answer is read again. */
+static enum admin_outcome
+reload(struct store *st, struct admin_op *op)
+{
+	if (op->out->ev.name != NULL)
+		return (ADMIN_OK);
+	switch (event_load(st->db, op->id, &op->out->ev, &op->out->available)) {
+	case EVENT_FOUND:
+		return (ADMIN_OK);
+	case EVENT_MISSING:
+		return (ADMIN_NOT_FOUND);
+	case EVENT_ERROR:
+		break;
+	}
+	return (failed(st, op->out));
+}
+
+enum admin_outcome
+event_create(struct store *st, const struct event_changes *ch,
+    const char *request_id, struct admin_result *out)
+{
+	struct admin_op		op = { 0, ch, request_id, out, -1, ADMIN_OK,
+				    create_once };
+	enum admin_outcome	o;
+
+	memset(out, 0, sizeof *out);
+	if ((o = run(st, &op)) != ADMIN_OK || (o = reload(st, &op)) != ADMIN_OK)
+		return (o);
+	if (gate_init(st->redis, op.id, ch->total) == -1)
+		log_info("gate counter of event %" PRId64 " not set (it will "
+		    "be rebuilt): %s", op.id, redis_conn_errstr(st->redis));
+	event_cache_put(st, &out->ev);
+	return (ADMIN_OK);
+}
+
+enum admin_outcome
+event_update(struct store *st, int64_t id, const struct event_changes *ch,
+    const char *request_id, struct admin_result *out)
+{
+	struct admin_op		op = { id, ch, request_id, out, -1, ADMIN_OK,
+				    update_once };
+	enum admin_outcome	o;
+
+	memset(out, 0, sizeof *out);
+	if ((o = run(st, &op)) != ADMIN_OK || (o = reload(st, &op)) != ADMIN_OK)
+		return (o);
+	/* After the commit, never before: a reader cannot refill stale data. */
+	event_cache_put(st, &out->ev);
+	if (op.prev_total >= 0 && out->ev.total != op.prev_total &&
+	    gate_adjust(st->redis, id, out->ev.total - op.prev_total) == -1)
+		log_warn("gate counter of event %" PRId64 " not adjusted; the "
+		    "reconciliation will: %s", id, redis_conn_errstr(st->redis));
+	return (ADMIN_OK);
+}
+
+enum admin_outcome
+event_delete(struct store *st, int64_t id, const char *request_id,
+    struct admin_result *out)
+{
+	struct admin_op		op = { id, NULL, request_id, out, -1, ADMIN_OK,
+				    delete_once };
+	enum admin_outcome	o;
+
+	memset(out, 0, sizeof *out);
+	if ((o = run(st, &op)) != ADMIN_OK)
+		return (o);
+	event_cache_bury(st, id);
+	if (gate_forget(st->redis, id) == -1)
+		log_warn("gate counter of deleted event %" PRId64 " not removed:"
+		    " %s", id, redis_conn_errstr(st->redis));
+	return (ADMIN_OK);
+}

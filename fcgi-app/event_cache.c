@@ -1,0 +1,248 @@
+/* event_cache.c: the versioned Redis cache of events. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "conf.h"
+#include "event_cache.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis_conn.h"
+#include "redis_gate.h"
+#include "redis_lock.h"
+#include "redis_script.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/* 2^53 - 1: Lua's numbers are doubles; no real version gets near it. */
+#define TOMBSTONE_VERSION	"9007199254740991"
+
+/* Keep the newer entry: ARGV = version, entry, ttl. 1 written, 0 kept. */
+static struct redis_script put_script = REDIS_SCRIPT("event_cache_put",
+    "local cur = redis.call('GET', KEYS[1]) "
+    "if cur then "
+    "local v = tonumber(string.match(cur, '^(%d+)|')) "
+    "if v and v >= tonumber(ARGV[1]) then return 0 end "
+    "end "
+    "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) "
+    "return 1");
+
+/* Drop an entry that does not decode, unless it changed meanwhile. */
+static struct redis_script drop_script = REDIS_SCRIPT("event_cache_drop",
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('DEL', KEYS[1]) end return 0");
+
+static void
+cache_key(int64_t id, char *buf, size_t len)
+{
+	snprintf(buf, len, "bo:{ev:%" PRId64 "}:event", id);
+}
+
+char *
+event_cache_encode(const struct event *ev)
+{
+	struct json_object	*o = json_object_new_object();
+	char			*s;
+
+	json_object_object_add(o, "id", json_object_new_int64(ev->id));
+	json_object_object_add(o, "n", json_object_new_string(ev->name));
+	json_object_object_add(o, "v", ev->venue != NULL ?
+	    json_object_new_string(ev->venue) : NULL);
+	json_object_object_add(o, "d", json_object_new_int64(ev->date_ms));
+	json_object_object_add(o, "t", json_object_new_int64(ev->total));
+	json_object_object_add(o, "u", json_object_new_int(ev->per_user_limit));
+	json_object_object_add(o, "m", json_object_new_int(ev->max_per_request));
+	json_object_object_add(o, "k", json_object_new_int(ev->shards));
+	json_object_object_add(o, "s", json_object_new_int(ev->status));
+	json_object_object_add(o, "c", json_object_new_int64(ev->created_ms));
+	json_object_object_add(o, "p", json_object_new_int64(ev->updated_ms));
+	s = xasprintf("%" PRId64 "|%s", ev->version,
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return (s);
+}
+
+/* An integer member within [min, max]. */
+static bool
+get_int(struct json_object *o, const char *key, int64_t min, int64_t max,
+    int64_t *out)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return (false);
+	*out = json_object_get_int64(v);
+	return (*out >= min && *out <= max);
+}
+
+static bool
+decode_fields(struct json_object *o, struct event *ev)
+{
+	struct json_object	*n, *v;
+	int64_t			 u, m, k, s;
+
+	if (!get_int(o, "d", 0, INT64_MAX, &ev->date_ms) ||
+	    !get_int(o, "t", 1, 10000000, &ev->total) ||
+	    !get_int(o, "u", 1, 10000, &u) ||
+	    !get_int(o, "m", 1, 100, &m) ||
+	    !get_int(o, "k", 1, EVENT_MAX_SHARDS, &k) ||
+	    !get_int(o, "s", EVENT_ACTIVE, EVENT_CANCELLED, &s) ||
+	    !get_int(o, "c", 0, INT64_MAX, &ev->created_ms) ||
+	    !get_int(o, "p", 0, INT64_MAX, &ev->updated_ms) ||
+	    !json_object_object_get_ex(o, "n", &n) ||
+	    !json_object_is_type(n, json_type_string) ||
+	    !json_object_object_get_ex(o, "v", &v) ||
+	    (v != NULL && !json_object_is_type(v, json_type_string)))
+		return (false);
+	ev->per_user_limit = (int)u;
+	ev->max_per_request = (int)m;
+	ev->shards = (int)k;
+	ev->status = (int)s;
+	ev->name = xstrdup(json_object_get_string(n));
+	ev->venue = v != NULL ? xstrdup(json_object_get_string(v)) : NULL;
+	return (true);
+}
+
+enum event_found
+event_cache_decode(const char *s, int64_t id, struct event *ev)
+{
+	struct json_object	*o;
+	char			*end;
+	int64_t			 got;
+	long long		 version;
+	bool			 ok;
+
+	memset(ev, 0, sizeof *ev);
+	version = strtoll(s, &end, 10);
+	if (end == s || *end != '|' || version < 1)
+		return (EVENT_ERROR);
+	if (strcmp(s, TOMBSTONE_VERSION "|-") == 0)
+		return (EVENT_MISSING);
+	if ((o = json_tokener_parse(end + 1)) == NULL)
+		return (EVENT_ERROR);
+	ok = json_object_is_type(o, json_type_object) &&
+	    get_int(o, "id", id, id, &got) && decode_fields(o, ev);
+	json_object_put(o);
+	if (!ok) {
+		event_free(ev);
+		return (EVENT_ERROR);
+	}
+	ev->id = id;
+	ev->version = version;
+	return (EVENT_FOUND);
+}
+
+/* SET unless a newer entry is there. */
+static void
+cache_write(struct store *st, int64_t id, const char *version,
+    const char *entry)
+{
+	char		 key[64], ttl[16];
+	const char	*k = key, *args[3];
+	redisReply	*r;
+
+	cache_key(id, key, sizeof key);
+	snprintf(ttl, sizeof ttl, "%d", st->conf->cache_ttl_s);
+	args[0] = version;
+	args[1] = entry;
+	args[2] = ttl;
+	if ((r = redis_script_run(st->redis, &put_script, 1, &k, 3,
+	    args)) == NULL) {
+		/* The old entry lives out its TTL; the SQL still decides. */
+		log_warn("cache: could not write %s: %s", key,
+		    redis_conn_errstr(st->redis));
+		return;
+	}
+	freeReplyObject(r);
+}
+
+void
+event_cache_put(struct store *st, const struct event *ev)
+{
+	char	*entry = event_cache_encode(ev), version[24];
+
+	snprintf(version, sizeof version, "%" PRId64, ev->version);
+	cache_write(st, ev->id, version, entry);
+	free(entry);
+}
+
+void
+event_cache_bury(struct store *st, int64_t id)
+{
+	cache_write(st, id, TOMBSTONE_VERSION, TOMBSTONE_VERSION "|-");
+}
+
+/* Refill after a miss, when this worker wins the single-flight lock. */
+static void
+cache_fill(struct store *st, const struct event *ev)
+{
+	char	lock[80], token[LOCK_TOKEN_LEN + 1];
+
+	snprintf(lock, sizeof lock, "bo:{ev:%" PRId64 "}:fill", ev->id);
+	if (redis_lock_acquire(st->redis, lock, 1000, token) != LOCK_ACQUIRED)
+		return;
+	event_cache_put(st, ev);
+	(void)redis_lock_release(st->redis, lock, token);
+}
+
+/* A bad entry must not outlive this miss: the fill could not replace it. */
+static void
+cache_drop(struct store *st, const char *key, const char *bad)
+{
+	redisReply	*r;
+
+	log_warn("cache: %s does not decode; dropped", key);
+	if ((r = redis_script_run(st->redis, &drop_script, 1, &key, 1,
+	    &bad)) != NULL)
+		freeReplyObject(r);
+}
+
+enum event_found
+event_fetch(struct store *st, int64_t id, struct event *ev, bool *hit,
+    int64_t *available, int64_t *gate)
+{
+	char			 key[64], gkey[64];
+	redisReply		*r, *c = NULL;
+	enum event_found	 found = EVENT_ERROR;
+
+	*hit = false;
+	*available = -1;
+	if (gate != NULL)
+		*gate = -1;
+	cache_key(id, key, sizeof key);
+	gate_key(id, gkey, sizeof gkey);
+	/* Both keys share the {ev:ID} hash slot: one round trip for both. */
+	if (gate != NULL)
+		r = redis_conn_commandf(st->redis, "MGET %s %s", key, gkey);
+	else
+		r = redis_conn_commandf(st->redis, "GET %s", key);
+	if (r != NULL) {
+		if (gate != NULL && r->type == REDIS_REPLY_ARRAY &&
+		    r->elements == 2) {
+			c = r->element[0];
+			if (r->element[1]->type == REDIS_REPLY_STRING)
+				*gate = strtoll(r->element[1]->str, NULL, 10);
+		} else if (gate == NULL)
+			c = r;
+		if (c != NULL && c->type == REDIS_REPLY_STRING &&
+		    (found = event_cache_decode(c->str, id, ev)) == EVENT_ERROR)
+			cache_drop(st, key, c->str);
+		freeReplyObject(r);
+		if (found != EVENT_ERROR) {
+			*hit = true;
+			METRIC_INC(cache_hits);
+			return (found);
+		}
+	}
+	METRIC_INC(cache_misses);
+	if ((found = event_load(st->db, id, ev, available)) == EVENT_FOUND &&
+	    redis_conn_connected(st->redis))
+		cache_fill(st, ev);
+	return (found);
+}

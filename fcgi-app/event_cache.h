@@ -1,0 +1,44 @@
+/*
+ * event_cache.h: events read through their Redis cache.
+ *
+ * bo:{ev:ID}:event holds an event's own fields as "<version>|<json>" (TTL
+ * cache_ttl_s); availability is not in it (the gate counter is read beside
+ * it). Entries are versioned by events.version: a write keeps the newer of
+ * what is there and what it brings, so a slow reader's fill can never put
+ * back an older row after an update, and a deleted event leaves a tombstone
+ * newer than any row. A cached event only ever makes a request fail fast:
+ * the reservation transaction checks the row itself.
+ *
+ * Any entry that does not decode, or decodes to values out of range, is a
+ * miss, never trusted.
+ */
+#ifndef BO_EVENT_CACHE_H
+#define BO_EVENT_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "event.h"
+
+struct store;
+
+/*
+ * The event by id: from the cache, or from the database on a miss (one
+ * worker refills the cache, single flight). *hit says which. *available is
+ * the database's sum on a miss, -1 on a hit. When gate is not NULL, the
+ * gate counter comes back in the same round trip (-1: none or unknown).
+ */
+enum event_found event_fetch(struct store *, int64_t id, struct event *,
+		    bool *hit, int64_t *available, int64_t *gate)
+		    __attribute__((warn_unused_result));
+/* After a commit: cache the committed row (unless a newer one is there). */
+void		 event_cache_put(struct store *, const struct event *);
+/* After a delete: a tombstone that no fill can overwrite. */
+void		 event_cache_bury(struct store *, int64_t id);
+
+/* The entry's text (the caller frees it), and back. */
+char		*event_cache_encode(const struct event *);
+enum event_found event_cache_decode(const char *s, int64_t id,
+		    struct event *ev);
+
+#endif

@@ -1,0 +1,101 @@
+/* housekeeper.c: the housekeeping child of the master, and its lease. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "conf.h"
+#include "db.h"
+#include "housekeeping.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis_conn.h"
+#include "redis_lock.h"
+#include "store.h"
+#include "timeutil.h"
+
+#define TICK_MS		1000
+
+static volatile sig_atomic_t	hk_quit;
+
+static void
+on_quit(int sig)
+{
+	(void)sig;
+	hk_quit = 1;
+}
+
+/* Hold the lease: take it when free, renew it when ours. */
+static bool
+lease_hold(struct store *st, bool held, char token[LOCK_TOKEN_LEN + 1])
+{
+	enum lock_result	r;
+
+	if (held)
+		r = redis_lock_renew(st->redis, LEASE_KEY, token, LEASE_TTL_MS);
+	else
+		r = redis_lock_acquire(st->redis, LEASE_KEY, LEASE_TTL_MS,
+		    token);
+	if (r == LOCK_ACQUIRED && !held)
+		log_info("housekeeping: took the lease");
+	if (r != LOCK_ACQUIRED && held)
+		log_warn("housekeeping: lost the lease (%s)", r == LOCK_DOWN ?
+		    redis_conn_errstr(st->redis) : "expired or taken");
+	METRIC_SET(housekeeping_leader, r == LOCK_ACQUIRED ? 1 : 0);
+	return (r == LOCK_ACQUIRED);
+}
+
+static void
+housekeeping_pass(struct store *st)
+{
+	struct reconcile_stats	s;
+	char			err[512];
+	int64_t			t0 = time_mono_ms();
+
+	METRIC_INC(housekeeping_passes);
+	if (reconcile_gates(st, &s, err, sizeof err) == -1)
+		log_warn("housekeeping: reconcile failed: %s", err);
+	else if (s.corrected > 0 || s.raced > 0)
+		log_info("housekeeping: reconciled %d events in %lld ms, %d "
+		    "corrected, %d left for the next pass", s.events,
+		    (long long)(time_mono_ms() - t0), s.corrected, s.raced);
+	expire_idempotency_keys(st);
+}
+
+void
+housekeeper_main(const struct bo_conf *conf)
+{
+	struct store	st = { conf, db_new(conf), redis_conn_new(conf) };
+	char		token[LOCK_TOKEN_LEN + 1] = "";
+	int64_t		next_pass = 0, now;
+	bool		held = false;
+	struct timespec	tick = { TICK_MS / 1000, (TICK_MS % 1000) * 1000000L };
+
+	/* No SA_RESTART: the tick's sleep ends at once on QUIT. */
+	child_setup("bo-housekeeper", on_quit, false);
+	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
+	while (!hk_quit) {
+		held = lease_hold(&st, held, token);
+		now = time_mono_ms();
+		if (held && now >= next_pass) {
+			housekeeping_pass(&st);
+			next_pass = now + conf->reconcile_interval_s * 1000;
+		}
+		if (!hk_quit)
+			nanosleep(&tick, NULL);
+	}
+	if (held)
+		(void)redis_lock_release(st.redis, LEASE_KEY, token);
+	METRIC_SET(housekeeping_leader, 0);
+	db_free(st.db);
+	redis_conn_free(st.redis);
+	log_debug("housekeeper stopping");
+	exit(0);
+}

@@ -1,0 +1,169 @@
+/* idempotency.c: replay, conflict and in-flight duplicates. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "idempotency.h"
+#include "redis_conn.h"
+#include "redis_lock.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define INFLIGHT_TTL	"30000"	/* ms: longer than any reservation takes */
+
+/* "eventId|user|qty": what a key stands for. */
+static char *
+canonical(const struct reserve_req *rq)
+{
+	return (xasprintf("%" PRId64 "|%s|%" PRId64, rq->event_id, rq->user,
+	    rq->qty));
+}
+
+char *
+idem_canonical(const struct reserve_req *rq)
+{
+	char	*c = canonical(rq), *q = db_quote(c);
+
+	free(c);
+	return (q);
+}
+
+enum idem_state { IDEM_NEW, IDEM_SAME, IDEM_OTHER, IDEM_ERROR };
+
+/* What the key already stands for in the database. */
+static enum idem_state
+idem_lookup(struct store *st, const struct reserve_req *rq, int64_t *res_id)
+{
+	struct db_res	*res;
+	char		**row, *u = db_quote(rq->user), *k = db_quote(rq->idem_key);
+	char		*c = idem_canonical(rq), *sql;
+	enum idem_state	 s = IDEM_NEW;
+
+	sql = xasprintf("SELECT id, request_hash = SHA2(%s, 256) FROM "
+	    "reservations WHERE user_id = %s AND idempotency_key = %s", c, u, k);
+	free(u);
+	free(k);
+	free(c);
+	res = db_query(st->db, sql);
+	free(sql);
+	if (res == NULL)
+		return (IDEM_ERROR);
+	if ((row = db_res_next(res)) != NULL) {
+		*res_id = strtoll(row[0], NULL, 10);
+		s = row[1] != NULL && strcmp(row[1], "1") == 0 ? IDEM_SAME :
+		    IDEM_OTHER;
+	}
+	db_res_free(res);
+	return (s);
+}
+
+static enum reserve_outcome
+answer(struct store *st, enum idem_state s, int64_t res_id,
+    struct reservation *res)
+{
+	switch (s) {
+	case IDEM_NEW:
+		return (RESERVE_OK);
+	case IDEM_OTHER:
+		return (RESERVE_IDEM_CONFLICT);
+	case IDEM_ERROR:
+		return (db_fault(st->db) == DB_REFUSED ? RESERVE_FAILED :
+		    RESERVE_UNAVAILABLE);
+	case IDEM_SAME:
+		break;
+	}
+	switch (reservation_load(st->db, res_id, res)) {
+	case EVENT_FOUND:
+		return (RESERVE_REPLAY);
+	case EVENT_MISSING:
+		return (RESERVE_FAILED);
+	case EVENT_ERROR:
+		break;
+	}
+	return (RESERVE_UNAVAILABLE);
+}
+
+enum inflight { INFLIGHT_MARKED, INFLIGHT_SAME, INFLIGHT_OTHER, INFLIGHT_NONE };
+
+/* Mark the request in flight; Redis unavailable means no marker. */
+static enum inflight
+inflight_mark(struct store *st, struct idem_mark *m)
+{
+	const char	*argv[] = { "SET", m->key, m->canon, "NX", "PX",
+			    INFLIGHT_TTL };
+	redisReply	*r;
+	enum inflight	 f;
+
+	if ((r = redis_conn_command(st->redis, 6, argv, NULL)) == NULL)
+		return (INFLIGHT_NONE);
+	f = r->type == REDIS_REPLY_STATUS ? INFLIGHT_MARKED : INFLIGHT_NONE;
+	freeReplyObject(r);
+	if (f == INFLIGHT_MARKED)
+		return (f);
+	argv[0] = "GET";
+	if ((r = redis_conn_command(st->redis, 2, argv, NULL)) == NULL)
+		return (INFLIGHT_NONE);
+	/* Gone meanwhile: it just finished; let the database decide. */
+	f = r->type != REDIS_REPLY_STRING ? INFLIGHT_NONE :
+	    strcmp(r->str, m->canon) == 0 ? INFLIGHT_SAME : INFLIGHT_OTHER;
+	freeReplyObject(r);
+	return (f);
+}
+
+enum reserve_outcome
+idem_begin(struct store *st, const struct reserve_req *rq,
+    struct idem_mark *m, struct reservation *res)
+{
+	enum reserve_outcome	o;
+	enum idem_state		s;
+	int64_t			res_id = 0;
+
+	memset(m, 0, sizeof *m);
+	if (rq->idem_key == NULL)
+		return (RESERVE_OK);
+	s = idem_lookup(st, rq, &res_id);
+	if ((o = answer(st, s, res_id, res)) != RESERVE_OK)
+		return (o);
+	/* The user's length keeps "a:b"+"c" apart from "a"+"b:c". */
+	snprintf(m->key, sizeof m->key, "bo:{idem}:%zu:%s:%s", strlen(rq->user),
+	    rq->user, rq->idem_key);
+	m->canon = canonical(rq);
+	switch (inflight_mark(st, m)) {
+	case INFLIGHT_MARKED:
+		m->held = true;
+		return (RESERVE_OK);
+	case INFLIGHT_SAME:
+		return (RESERVE_IDEM_IN_FLIGHT);
+	case INFLIGHT_OTHER:
+		return (RESERVE_IDEM_CONFLICT);
+	case INFLIGHT_NONE:
+		break;
+	}
+	return (RESERVE_OK);
+}
+
+enum reserve_outcome
+idem_after_duplicate(struct store *st, const struct reserve_req *rq,
+    struct reservation *res)
+{
+	enum idem_state	s;
+	int64_t		res_id = 0;
+
+	if (rq->idem_key == NULL)
+		return (RESERVE_FAILED);
+	s = idem_lookup(st, rq, &res_id);
+	return (s == IDEM_NEW ? RESERVE_FAILED : answer(st, s, res_id, res));
+}
+
+void
+idem_end(struct store *st, struct idem_mark *m)
+{
+	if (m->held)
+		(void)redis_lock_release(st->redis, m->key, m->canon);
+	free(m->canon);
+	memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,41 @@
+/*
+ * idempotency.h: the Idempotency-Key of POST /api/reservations.
+ *
+ * The same key, user and body replays the stored reservation; the same key
+ * with another body is a conflict. The unique key (user_id,
+ * idempotency_key) in MariaDB decides; a Redis marker (SET NX, 30 s) only
+ * answers a duplicate that is still in flight without running it. Redis
+ * unavailable (any error): no marker, and the database still decides.
+ * Keys are forgotten after idempotency_ttl_s (housekeeping).
+ */
+#ifndef BO_IDEMPOTENCY_H
+#define BO_IDEMPOTENCY_H
+
+#include <stdbool.h>
+
+#include "reserve.h"
+
+struct store;
+
+/* The marker a request holds while in flight; idem_end() removes it. */
+struct idem_mark {
+	bool	held;
+	char	key[300];
+	char	*canon;		/* owned */
+};
+
+/* The canonical text of a request, quoted for SQL; the caller frees it. */
+char	*idem_canonical(const struct reserve_req *);
+/*
+ * Before the transaction: RESERVE_OK to go on (a marker may be held),
+ * RESERVE_REPLAY with *res, RESERVE_IDEM_CONFLICT, RESERVE_IDEM_IN_FLIGHT,
+ * or RESERVE_UNAVAILABLE. Without a key: RESERVE_OK and nothing held.
+ */
+enum reserve_outcome idem_begin(struct store *, const struct reserve_req *,
+	    struct idem_mark *, struct reservation *res);
+/* After a duplicate-key refusal: RESERVE_REPLAY with *res, or conflict. */
+enum reserve_outcome idem_after_duplicate(struct store *,
+	    const struct reserve_req *, struct reservation *res);
+void	 idem_end(struct store *, struct idem_mark *);
+
+#endif

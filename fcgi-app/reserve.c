@@ -1,0 +1,388 @@
+/* reserve.c: the reservation transaction and what surrounds it. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "db.h"
+#include "event.h"
+#include "event_cache.h"
+#include "idempotency.h"
+#include "inventory.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis_conn.h"
+#include "redis_gate.h"
+#include "redis_lock.h"
+#include "reserve.h"
+#include "store.h"
+#include "timeutil.h"
+#include "txn.h"
+#include "xmalloc.h"
+
+#define EVENT_LOCK_TTL_MS	10000	/* longer than a transaction */
+
+/* One attempt's outcome, before the retry loop judges it. */
+enum attempt {
+	ATTEMPT_OK,		/* committed */
+	ATTEMPT_RETRY,		/* known not committed; may run again */
+	ATTEMPT_FINAL		/* *out says why; not committed */
+};
+
+/* One reservation's state across its attempts. */
+struct attempt_ctx {
+	const struct reserve_req	*rq;
+	struct reserve_result		*res;
+	int				 shards;	/* of the event */
+	bool				 unknown;	/* outcome not learned */
+	bool				 duplicate;	/* a twin has the key */
+};
+
+/* How the request got past Redis, and what to undo. */
+struct admission {
+	bool	admitted;			/* gate counter taken */
+	bool	locked;				/* event lock held */
+	char	lockkey[64];
+	char	token[LOCK_TOKEN_LEN + 1];
+};
+
+static enum reserve_outcome
+store_down(struct store *st, struct reserve_result *out)
+{
+	snprintf(out->detail, sizeof out->detail, "%s", db_errstr(st->db));
+	return (db_fault_unavailable(db_fault(st->db)) ? RESERVE_UNAVAILABLE :
+	    RESERVE_FAILED);
+}
+
+/* The cached (or loaded) event may refuse at once; only SQL accepts. */
+static enum reserve_outcome
+precheck(struct store *st, const struct reserve_req *rq,
+    struct reserve_result *out, int *shards)
+{
+	struct event		ev;
+	enum reserve_outcome	o = RESERVE_OK;
+	bool			hit;
+	int64_t			available;
+
+	switch (event_fetch(st, rq->event_id, &ev, &hit, &available, NULL)) {
+	case EVENT_ERROR:
+		return (store_down(st, out));
+	case EVENT_MISSING:
+		return (RESERVE_NO_EVENT);
+	case EVENT_FOUND:
+		break;
+	}
+	*shards = ev.shards;
+	out->per_user_limit = ev.per_user_limit;
+	out->max_per_request = ev.max_per_request;
+	out->event_status = ev.status;
+	out->event_past = ev.date_ms <= time_real_ms();
+	if (!event_on_sale(&ev, time_real_ms()))
+		o = RESERVE_NOT_ON_SALE;
+	else if (rq->qty > ev.max_per_request)
+		o = RESERVE_TOO_MANY;
+	event_free(&ev);
+	return (o);
+}
+
+/* Build the gate counter from the database, one worker at a time. */
+static void
+gate_refill(struct store *st, int64_t event_id)
+{
+	char	lock[80], token[LOCK_TOKEN_LEN + 1];
+	int64_t	available;
+
+	snprintf(lock, sizeof lock, "bo:{ev:%" PRId64 "}:rebuild", event_id);
+	if (redis_lock_acquire(st->redis, lock, 2000, token) != LOCK_ACQUIRED)
+		return;
+	if (inventory_available(st->db, event_id, &available) == INV_OK &&
+	    gate_init(st->redis, event_id, available) == 1)
+		METRIC_INC(gate_rebuilds);
+	(void)redis_lock_release(st->redis, lock, token);
+}
+
+/* The gate or the event lock. RESERVE_OK lets the request try. */
+static enum reserve_outcome
+admit(struct store *st, const struct reserve_req *rq, struct admission *a,
+    struct reserve_result *out)
+{
+	enum gate_result	g;
+	enum lock_result	l;
+
+	memset(a, 0, sizeof *a);
+	if (st->conf->reservation_strategy == STRATEGY_EVENT_LOCK) {
+		snprintf(a->lockkey, sizeof a->lockkey, "bo:{ev:%" PRId64
+		    "}:lock", rq->event_id);
+		l = redis_lock_acquire(st->redis, a->lockkey,
+		    EVENT_LOCK_TTL_MS, a->token);
+		if (l == LOCK_BUSY)
+			return (RESERVE_BUSY);
+		/* Redis down: the SQL guard alone keeps it correct. */
+		a->locked = l == LOCK_ACQUIRED;
+		return (RESERVE_OK);
+	}
+	g = gate_admit(st->redis, rq->event_id, (int)rq->qty, &out->available);
+	if (g == GATE_MISSING) {
+		gate_refill(st, rq->event_id);
+		g = gate_admit(st->redis, rq->event_id, (int)rq->qty,
+		    &out->available);
+	}
+	switch (g) {
+	case GATE_REJECTED:
+		METRIC_INC(gate_rejects);
+		if (out->available < 0)
+			out->available = 0;
+		return (RESERVE_SOLD_OUT);
+	case GATE_ADMITTED:
+		METRIC_INC(gate_admits);
+		a->admitted = true;
+		break;
+	case GATE_MISSING:
+	case GATE_DOWN:
+		METRIC_INC(gate_bypass);
+		log_debug("gate unavailable, using the database path: %s",
+		    redis_conn_errstr(st->redis));
+		break;
+	}
+	return (RESERVE_OK);
+}
+
+/* Undo the admission: the lock always, the gate when nothing committed. */
+static void
+admission_end(struct store *st, const struct reserve_req *rq,
+    struct admission *a, bool give_back)
+{
+	if (a->locked)
+		(void)redis_lock_release(st->redis, a->lockkey, a->token);
+	if (!a->admitted || !give_back)
+		return;
+	METRIC_INC(gate_compensations);
+	if (gate_adjust(st->redis, rq->event_id, rq->qty) == -1)
+		log_warn("could not give back a gate admission of event %"
+		    PRId64 "; reconciliation will: %s", rq->event_id,
+		    redis_conn_errstr(st->redis));
+}
+
+/*
+ * Round trip 1: lock the event row shared and check it, add to the
+ * per-user tally (its row lock serialises one user's requests, its CHECK
+ * is the limit), take the seats from one shard.
+ */
+static enum attempt
+round_trip_1(struct store *st, const struct reserve_req *rq, int shard,
+    char *alloc, enum reserve_outcome *out, struct reserve_result *res)
+{
+	struct db_stmt	 s[4];
+	char		**row, *user = db_quote(rq->user), *take, *sql;
+	enum db_fault	 fault;
+	int		 rv;
+
+	*out = RESERVE_OK;
+	take = inventory_take_one_sql(rq->event_id, shard, rq->qty);
+	sql = xasprintf("START TRANSACTION; "
+	    "SELECT status, event_date > UTC_TIMESTAMP(3), max_per_request, "
+	    "per_user_limit FROM events WHERE id = %" PRId64 " LOCK IN SHARE "
+	    "MODE; "
+	    "INSERT INTO user_event_tally (event_id, user_id, seats, seat_limit)"
+	    " SELECT id, %s, %" PRId64 ", per_user_limit FROM events WHERE id = %"
+	    PRId64 " ON DUPLICATE KEY UPDATE seats = seats + VALUES(seats); %s",
+	    rq->event_id, user, rq->qty, rq->event_id, take);
+	free(user);
+	free(take);
+	rv = db_batch(st->db, sql, DB_BEGINS, s, 4);
+	free(sql);
+	/* The event as the transaction sees it comes first. */
+	if (s[1].ran && (row = db_res_next(s[1].res)) == NULL)
+		*out = RESERVE_NO_EVENT;
+	else if (s[1].ran) {
+		res->event_status = event_status_parse(row[0]);
+		res->event_past = strcmp(row[1], "1") != 0;
+		res->max_per_request = atoi(row[2]);
+		res->per_user_limit = atoi(row[3]);
+		*out = res->event_status != EVENT_ACTIVE || res->event_past ?
+		    RESERVE_NOT_ON_SALE : rq->qty > res->max_per_request ?
+		    RESERVE_TOO_MANY : RESERVE_OK;
+	}
+	db_stmts_free(s, 4);
+	if (s[1].ran && *out != RESERVE_OK) {
+		db_rollback(st->db);
+		return (ATTEMPT_FINAL);
+	}
+	if (rv == -1) {
+		fault = db_fault(st->db);
+		*out = s[1].ran && fault == DB_CHECK ? RESERVE_LIMIT :
+		    store_down(st, res);
+		db_rollback(st->db);
+		return (db_fault_retryable(fault) ? ATTEMPT_RETRY :
+		    ATTEMPT_FINAL);
+	}
+	if (s[3].affected == 1)
+		inventory_alloc_one(alloc, INVENTORY_ALLOC_MAX, shard, rq->qty);
+	else
+		alloc[0] = '\0';
+	return (ATTEMPT_OK);
+}
+
+/* Round trip 2: the reservation row, its audit row, COMMIT. */
+static int
+round_trip_2(struct store *st, const struct reserve_req *rq, const char *alloc,
+    const char *txn_id, struct reservation *r)
+{
+	struct db_stmt	 s[3];
+	char		 now[40], *user = db_quote(rq->user), *sql;
+	char		*key = db_quote(rq->idem_key), *canon, *hash, *rid;
+	int		 rv;
+
+	canon = rq->idem_key != NULL ? idem_canonical(rq) : NULL;
+	hash = canon != NULL ? xasprintf("SHA2(%s, 256)", canon) :
+	    xstrdup("NULL");
+	rid = db_quote(rq->request_id);
+	/* The row's timestamps come from here, so the 201 can echo them. */
+	r->created_ms = r->updated_ms = time_real_ms();
+	time_sql_datetime(r->created_ms, now, sizeof now);
+	sql = xasprintf("INSERT INTO reservations (event_id, user_id, quantity,"
+	    " status, shard_alloc, idempotency_key, request_hash, created_at, "
+	    "updated_at) VALUES (%" PRId64 ", %s, %" PRId64 ", 'CONFIRMED', "
+	    "'%s', %s, %s, '%s', '%s'); "
+	    "INSERT INTO reservation_audit (reservation_id, event_id, user_id, "
+	    "action, quantity, request_id, txn_id, idempotency_key) VALUES "
+	    "(LAST_INSERT_ID(), %" PRId64 ", %s, 'CREATE', %" PRId64 ", %s, "
+	    "'%s', %s); COMMIT", rq->event_id, user, rq->qty, alloc, key, hash,
+	    now, now, rq->event_id, user, rq->qty, rid, txn_id, key);
+	rv = db_batch(st->db, sql, DB_COMMITS, s, 3);
+	if (s[0].ran)
+		r->id = (int64_t)s[0].insert_id;
+	db_stmts_free(s, 3);
+	free(sql);
+	free(user);
+	free(key);
+	free(canon);
+	free(hash);
+	free(rid);
+	return (rv);
+}
+
+/* After a lost COMMIT answer: did this attempt's txn id commit? */
+static enum txn_lookup
+lookup_txn(struct store *st, const char *txn_id, struct reservation *r)
+{
+	struct db_res	*res;
+	char		**row, sql[640];
+	enum txn_lookup	 l = TXN_NOT_COMMITTED;
+
+	snprintf(sql, sizeof sql, "SELECT " RESERVATION_COLUMNS " FROM "
+	    "reservation_audit a JOIN reservations r ON r.id = "
+	    "a.reservation_id WHERE a.txn_id = '%s'", txn_id);
+	/* The query fences the lost session first (db.h): the answer holds. */
+	if ((res = db_query(st->db, sql)) == NULL)
+		l = TXN_UNKNOWN;
+	else {
+		if ((row = db_res_next(res)) != NULL) {
+			reservation_from_row(row, r);
+			l = TXN_COMMITTED;
+		}
+		db_res_free(res);
+	}
+	txn_count_lookup(l);
+	return (l);
+}
+
+/* One whole attempt of the transaction. */
+static enum attempt
+reserve_once(struct store *st, struct attempt_ctx *c, enum reserve_outcome *out)
+{
+	const struct reserve_req	*rq = c->rq;
+	struct reserve_result		*res = c->res;
+	char		 txn_id[TXN_ID_LEN + 1], alloc[INVENTORY_ALLOC_MAX];
+	int		 shard = (int)(random() % c->shards);
+	enum attempt	 a;
+	enum inv_result	 inv;
+
+	txn_new_id(txn_id);
+	if ((a = round_trip_1(st, rq, shard, alloc, out, res)) != ATTEMPT_OK)
+		return (a);
+	if (alloc[0] == '\0' && (inv = inventory_take(st->db, rq->event_id,
+	    rq->qty, shard, alloc, sizeof alloc, &res->available)) != INV_OK) {
+		db_rollback(st->db);
+		*out = inv == INV_SHORT ? RESERVE_SOLD_OUT : store_down(st, res);
+		return (inv == INV_ERROR && db_fault_retryable(db_fault(st->db)) ?
+		    ATTEMPT_RETRY : ATTEMPT_FINAL);
+	}
+	snprintf(res->res.user, sizeof res->res.user, "%s", rq->user);
+	res->res.event_id = rq->event_id;
+	res->res.quantity = rq->qty;
+	res->res.status = RES_STATUS_CONFIRMED;
+	if (round_trip_2(st, rq, alloc, txn_id, &res->res) == 0)
+		return (ATTEMPT_OK);
+	if (db_fault(st->db) == DB_AMBIGUOUS) {
+		*out = RESERVE_UNAVAILABLE;
+		switch (lookup_txn(st, txn_id, &res->res)) {
+		case TXN_COMMITTED:
+			return (ATTEMPT_OK);
+		case TXN_NOT_COMMITTED:
+			return (ATTEMPT_RETRY);
+		case TXN_UNKNOWN:
+			snprintf(res->detail, sizeof res->detail, "outcome of a "
+			    "lost COMMIT unknown: %s", db_errstr(st->db));
+			c->unknown = true;
+			return (ATTEMPT_FINAL);
+		}
+	}
+	db_rollback(st->db);
+	c->duplicate = db_fault(st->db) == DB_DUPLICATE;
+	*out = store_down(st, res);
+	return (db_fault_retryable(db_fault(st->db)) ? ATTEMPT_RETRY :
+	    ATTEMPT_FINAL);
+}
+
+/* The transaction, re-run whole while that is safe. */
+static enum reserve_outcome
+reserve_txn(struct store *st, struct attempt_ctx *c)
+{
+	enum reserve_outcome	out = RESERVE_UNAVAILABLE;
+	enum attempt		a = ATTEMPT_RETRY;
+	enum db_fault		why = DB_OK;
+	int			n;
+
+	for (n = 0; n < TXN_ATTEMPTS && a == ATTEMPT_RETRY; n++) {
+		if (n > 0)
+			txn_backoff(n, why);
+		out = RESERVE_OK;
+		a = reserve_once(st, c, &out);
+		why = db_fault(st->db);
+	}
+	return (a == ATTEMPT_OK ? RESERVE_OK : out);
+}
+
+enum reserve_outcome
+reserve(struct store *st, const struct reserve_req *rq,
+    struct reserve_result *out)
+{
+	struct attempt_ctx	c = { .rq = rq, .res = out };
+	struct admission	a;
+	struct idem_mark	mark;
+	enum reserve_outcome	o;
+
+	memset(out, 0, sizeof *out);
+	if ((o = precheck(st, rq, out, &c.shards)) != RESERVE_OK)
+		goto done;
+	o = idem_begin(st, rq, &mark, &out->res);
+	if (o == RESERVE_OK && (o = admit(st, rq, &a, out)) == RESERVE_OK) {
+		o = reserve_txn(st, &c);
+		/* Give back only what is known not to have committed. */
+		admission_end(st, rq, &a, o != RESERVE_OK && !c.unknown);
+	}
+	/* A twin with the same key committed first: answer what it got. */
+	if (c.duplicate)
+		o = idem_after_duplicate(st, rq, &out->res);
+	idem_end(st, &mark);
+done:
+	METRIC_INC(reservations[o == RESERVE_OK ? RES_CONFIRMED :
+	    o == RESERVE_SOLD_OUT ? RES_INSUFFICIENT : o == RESERVE_LIMIT ?
+	    RES_LIMIT : o == RESERVE_UNAVAILABLE || o == RESERVE_FAILED ?
+	    RES_ERROR : RES_CONFLICT]);
+	return (o);
+}

@@ -1,0 +1,34 @@
+/*
+ * txn.h: what every whole-transaction retry loop shares.
+ *
+ * A domain transaction (reserve, cancel, event create/update/delete) runs
+ * as a function that can be re-run from START: on deadlock, lock wait
+ * timeout, or a connection lost before COMMIT was sent, it is run again on
+ * a fresh transaction, at most TXN_ATTEMPTS times, with jittered backoff.
+ * Each attempt carries its own txn id, written into the audit row in the
+ * same transaction, so that an attempt whose COMMIT answer was lost can be
+ * looked up rather than guessed.
+ */
+#ifndef BO_TXN_H
+#define BO_TXN_H
+
+#include <stdbool.h>
+
+#include "db.h"
+
+#define TXN_ATTEMPTS	3
+#define TXN_ID_LEN	32	/* hex digits */
+
+/* A fresh txn id. */
+void	 txn_new_id(char id[TXN_ID_LEN + 1]);
+/*
+ * Before attempt n (1, 2, ...): a lost connection is retried at once (the
+ * next one is fresh); lock conflicts back off 5 ms x 2^n, jittered.
+ */
+void	 txn_backoff(int attempt, enum db_fault why);
+
+/* How an ambiguous COMMIT was resolved, for the metrics. */
+enum txn_lookup { TXN_COMMITTED, TXN_NOT_COMMITTED, TXN_UNKNOWN };
+void	 txn_count_lookup(enum txn_lookup);
+
+#endif
