@@ -361,7 +361,10 @@ def check_invariants(api, ledger, event_id, total=None):
         if rid in answers:
             assert rid in answered_201, \
                 f"reservation {ids[0]} was committed for request {rid}, which was answered {answers[rid][0]}"
-    return {"total": total, "sold": sold, "available": held, "answers": sorted(map(str, ledger.statuses()))}
+    counts = {}
+    for st in ledger.statuses():
+        counts[str(st)] = counts.get(str(st), 0) + 1
+    return {"total": total, "sold": sold, "available": held, "answers": dict(sorted(counts.items()))}
 
 
 def cancel_audit_count(api, reservation_id):
