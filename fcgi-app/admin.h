@@ -1,26 +1,12 @@
-/*
- * admin.h: the admin bearer token, and admin-only operations.
- */
+/* admin.h: the handlers of admin-only operations. */
 #ifndef BO_ADMIN_H
 #define BO_ADMIN_H
-
-#include <stdbool.h>
 
 struct app;
 struct request;
 struct response;
 
-/*
- * True when the request carries "Authorization: Bearer <admin_token>".
- * Otherwise answers 401 (no or malformed header) or 403 (wrong token, or
- * no token configured) and returns false. The comparison takes the same
- * time wherever the tokens differ.
- */
-bool	 admin_check(struct app *, const struct request *, struct response *);
-
-/* Constant-time string equality (exposed for tests). */
-bool	 consttime_equal(const char *, const char *);
-
+/* POST /api/admin/reconcile: a reconcile pass now. */
 void	 handle_admin_reconcile(struct app *, struct request *,
 	    struct response *);
 

@@ -6,52 +6,14 @@
 
 #include <json-c/json.h>
 
-#include "admin.h"
 #include "app.h"
 #include "conf.h"
 #include "db.h"
-#include "events.h"
 #include "log.h"
 #include "redis_conn.h"
 #include "request.h"
-#include "reservations.h"
 #include "response.h"
-#include "router.h"
 #include "xmalloc.h"
-
-static const struct route routes[] = {
-	{ "GET", "/api/health", handle_health, "health" },
-	{ "GET", "/api/ready", handle_ready, "ready" },
-	{ "GET", "/api/metrics", handle_metrics, "metrics" },
-	{ "GET", "/api/events", handle_events_list, "events_list" },
-	{ "POST", "/api/events", handle_event_create, "event_create" },
-	{ "GET", "/api/events/upcoming", handle_events_upcoming,
-	    "events_upcoming" },
-	{ "GET", "/api/events/available", handle_events_available,
-	    "events_available" },
-	{ "GET", "/api/events/{id}", handle_event_get, "event_get" },
-	{ "PUT", "/api/events/{id}", handle_event_update, "event_update" },
-	{ "DELETE", "/api/events/{id}", handle_event_delete, "event_delete" },
-	{ "POST", "/api/reservations", handle_reservation_create,
-	    "reservation_create" },
-	{ "GET", "/api/reservations/{id}", handle_reservation_get,
-	    "reservation_get" },
-	{ "DELETE", "/api/reservations/{id}", handle_reservation_cancel,
-	    "reservation_cancel" },
-	{ "GET", "/api/reservations/user/{userId}",
-	    handle_reservations_by_user, "reservations_by_user" },
-	{ "GET", "/api/users/{userId}", handle_user_stats, "user_stats" },
-	{ "POST", "/api/admin/reconcile", handle_admin_reconcile,
-	    "admin_reconcile" },
-	{ "GET", "/api/_debug/sleep", handle_debug_sleep, "debug_sleep" },
-};
-
-const struct route *
-app_routes(size_t *n)
-{
-	*n = sizeof routes / sizeof routes[0];
-	return (routes);
-}
 
 struct app *
 app_new(const struct bo_conf *conf, int slot)

@@ -31,9 +31,6 @@ void		 app_free(struct app *);
 /* Try both connections once so the first request does not pay for it. */
 void		 app_warm_up(struct app *);
 
-/* The route table (static storage); *n receives its length. */
-const struct route *app_routes(size_t *n);
-
 /*
  * Answer 500 INTERNAL_SERVER_ERROR with a generic message and log what
  * happened (the detail never reaches the client), tagged with the request id.
@@ -50,11 +47,5 @@ void	 app_unavailable(struct app *, struct response *, const char *what,
  * otherwise. The detail (db_errstr) is only logged.
  */
 void	 app_db_failure(struct app *, struct response *, const char *what);
-
-/* Handlers (health.c). */
-void	 handle_health(struct app *, struct request *, struct response *);
-void	 handle_ready(struct app *, struct request *, struct response *);
-void	 handle_debug_sleep(struct app *, struct request *, struct response *);
-void	 handle_metrics(struct app *, struct request *, struct response *);
 
 #endif

@@ -307,11 +307,12 @@ event_create(struct store *st, const struct event_changes *ch,
 	struct admin_op		op = { 0, ch, request_id, out, -1, ADMIN_OK,
 				    create_once };
 	enum admin_outcome	o;
+	bool			set;
 
 	memset(out, 0, sizeof *out);
 	if ((o = run(st, &op)) != ADMIN_OK || (o = reload(st, &op)) != ADMIN_OK)
 		return (o);
-	if (gate_init(st->redis, op.id, ch->total) == -1)
+	if (gate_init(st->redis, op.id, ch->total, &set) == -1)
 		log_info("gate counter of event %" PRId64 " not set (it will "
 		    "be rebuilt): %s", op.id, redis_conn_errstr(st->redis));
 	event_cache_put(st, &out->ev);

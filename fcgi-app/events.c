@@ -9,8 +9,8 @@
 
 #include <json-c/json.h>
 
-#include "admin.h"
 #include "app.h"
+#include "auth.h"
 #include "conf.h"
 #include "db.h"
 #include "event.h"

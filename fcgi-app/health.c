@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "conf.h"
+#include "health.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
@@ -16,6 +17,7 @@
 #include "request.h"
 #include "response.h"
 #include "router.h"
+#include "routes.h"
 #include "timeutil.h"
 
 /* Liveness for the load balancer: answers without touching a dependency. */
@@ -117,7 +119,7 @@ handle_metrics(struct app *app, struct request *req, struct response *resp)
 	size_t			 n, len;
 	char			*text;
 
-	routes = app_routes(&n);
+	routes = routes_table(&n);
 	text = metrics_render(routes, n, &len);
 	resp_text(resp, 200, "text/plain; version=0.0.4; charset=utf-8", text,
 	    len);

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "event.h"
 #include "inventory.h"
+#include "log.h"
 #include "xmalloc.h"
 
 struct shard_row {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,35 +45,10 @@ log_open(const char *path, enum log_level level, char *err, size_t errlen)
 	return (0);
 }
 
-void
-log_set_level(enum log_level level)
-{
-	log_level = level;
-}
-
-bool
+static bool
 log_enabled(enum log_level level)
 {
 	return (level <= log_level);
-}
-
-const char *
-log_level_name(enum log_level level)
-{
-	if ((unsigned)level > LOG_LVL_DEBUG)
-		return ("unknown");
-	return (level_names[level]);
-}
-
-int
-log_level_parse(const char *s)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof level_names / sizeof level_names[0]; i++)
-		if (strcmp(s, level_names[i]) == 0)
-			return ((int)i);
-	return (-1);
 }
 
 void
@@ -140,3 +116,16 @@ LOG_FN(log_error, LOG_LVL_ERROR)
 LOG_FN(log_warn, LOG_LVL_WARN)
 LOG_FN(log_info, LOG_LVL_INFO)
 LOG_FN(log_debug, LOG_LVL_DEBUG)
+
+void
+fatal(const char *fmt, ...)
+{
+	char	msg[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_error("fatal: %s", msg);
+	exit(1);
+}

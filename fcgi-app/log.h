@@ -10,6 +10,7 @@
 #define BO_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct json_object;
 
@@ -21,11 +22,6 @@ enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
  */
 int	 log_open(const char *path, enum log_level, char *err, size_t errlen)
 	    __attribute__((warn_unused_result));
-void	 log_set_level(enum log_level);
-bool	 log_enabled(enum log_level);
-/* Name of a level ("error", ...) and the reverse; -1 when unknown. */
-const char *log_level_name(enum log_level);
-int	 log_level_parse(const char *);
 
 void	 log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -37,5 +33,8 @@ void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
  * may be NULL) and adds ts, level, pid and msg to it.
  */
 void	 log_fields(enum log_level, struct json_object *fields, const char *msg);
+/* Log a message and exit(1). For conditions the process cannot survive. */
+void	 fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

@@ -130,7 +130,7 @@ slot_alloc(void)
 		if (slots[i].state == SLOT_FREE)
 			return (&slots[i]);
 	nslots = nslots == 0 ? 16 : nslots * 2;
-	slots = xrealloc(slots, (size_t)nslots * sizeof *slots);
+	slots = xreallocarray(slots, (size_t)nslots, sizeof *slots);
 	memset(slots + old, 0, (size_t)(nslots - old) * sizeof *slots);
 	return (&slots[old]);
 }
@@ -424,11 +424,64 @@ pidfile_write(const char *path, char *err, size_t errlen)
 	return (0);
 }
 
+/* Turn the flags the handlers set into actions. */
+static void
+handle_signals(struct bo_conf **confp, const char *conf_path, bool *stopping)
+{
+	struct bo_conf	*conf = *confp;
+	char		 err[512];
+
+	if (sig_child) {
+		sig_child = 0;
+		reap(conf);
+	}
+	if (sig_terminate) {
+		/* Also cuts a graceful stop short. */
+		sig_terminate = 0;
+		log_info("got SIGTERM, stopping fast");
+		*stopping = true;
+		stop_all(SIGTERM, SLOT_TERMINATING,
+		    time_mono_ms() + conf->terminate_timeout_ms);
+	}
+	if (sig_quit) {
+		sig_quit = 0;
+		if (!*stopping) {
+			log_info("got SIGQUIT, stopping gracefully");
+			*stopping = true;
+			stop_all(SIGQUIT, SLOT_QUITTING, time_mono_ms() +
+			    conf->graceful_timeout_s * 1000);
+		}
+	}
+	if (sig_reload) {
+		sig_reload = 0;
+		if (!*stopping)
+			reload(confp, conf_path);
+	}
+	if (sig_reopen) {
+		sig_reopen = 0;
+		if (log_open((*confp)->log_file,
+		    (enum log_level)(*confp)->log_level, err, sizeof err) == -1)
+			log_error("reopening the log: %s", err);
+	}
+	sig_alarm = 0;
+}
+
+/* Every worker of this generation, and one housekeeper, unless paused. */
+static void
+spawn_missing(const struct bo_conf *conf, int listen_fd)
+{
+	while (count_serving(KIND_WORKER) < conf->workers &&
+	    time_mono_ms() >= respawn_paused_until)
+		spawn_child(conf, listen_fd, KIND_WORKER);
+	if (count_serving(KIND_HOUSEKEEPER) == 0 &&
+	    time_mono_ms() >= respawn_paused_until)
+		spawn_child(conf, listen_fd, KIND_HOUSEKEEPER);
+}
+
 int
 master_run(struct bo_conf *conf, const char *conf_path, int listen_fd)
 {
 	sigset_t	 blocked, empty;
-	char		 err[512];
 	bool		 stopping = false;
 	char		*pid_file = xstrdup(conf->pid_file);
 	char		*listen_spec = xstrdup(conf->listen);
@@ -437,54 +490,13 @@ master_run(struct bo_conf *conf, const char *conf_path, int listen_fd)
 	sigemptyset(&empty);
 	log_info("boxoffice %s master started: %d workers on %s", VERSION,
 	    conf->workers, conf->listen);
-
 	for (;;) {
-		if (sig_child) {
-			sig_child = 0;
-			reap(conf);
-		}
-		if (sig_terminate) {
-			/* Also cuts a graceful stop short. */
-			sig_terminate = 0;
-			log_info("got SIGTERM, stopping fast");
-			stopping = true;
-			stop_all(SIGTERM, SLOT_TERMINATING,
-			    time_mono_ms() + conf->terminate_timeout_ms);
-		}
-		if (sig_quit) {
-			sig_quit = 0;
-			if (!stopping) {
-				log_info("got SIGQUIT, stopping gracefully");
-				stopping = true;
-				stop_all(SIGQUIT, SLOT_QUITTING, time_mono_ms() +
-				    conf->graceful_timeout_s * 1000);
-			}
-		}
-		if (sig_reload) {
-			sig_reload = 0;
-			if (!stopping)
-				reload(&conf, conf_path);
-		}
-		if (sig_reopen) {
-			sig_reopen = 0;
-			if (log_open(conf->log_file,
-			    (enum log_level)conf->log_level, err,
-			    sizeof err) == -1)
-				log_error("reopening the log: %s", err);
-		}
-		sig_alarm = 0;
+		handle_signals(&conf, conf_path, &stopping);
 		escalate(conf);
-		if (stopping) {
-			if (count_children() == 0)
-				break;
-		} else {
-			while (count_serving(KIND_WORKER) < conf->workers &&
-			    time_mono_ms() >= respawn_paused_until)
-				spawn_child(conf, listen_fd, KIND_WORKER);
-			if (count_serving(KIND_HOUSEKEEPER) == 0 &&
-			    time_mono_ms() >= respawn_paused_until)
-				spawn_child(conf, listen_fd, KIND_HOUSEKEEPER);
-		}
+		if (stopping && count_children() == 0)
+			break;
+		if (!stopping)
+			spawn_missing(conf, listen_fd);
 		arm_timer();
 		/*
 		 * Signals are blocked everywhere else, so one that arrived
@@ -492,7 +504,6 @@ master_run(struct bo_conf *conf, const char *conf_path, int listen_fd)
 		 */
 		sigsuspend(&empty);
 	}
-
 	close(listen_fd);
 	listen_unlink(listen_spec);
 	if (*pid_file != '\0')

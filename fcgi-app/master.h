@@ -15,6 +15,8 @@
 #ifndef BO_MASTER_H
 #define BO_MASTER_H
 
+#include <stddef.h>
+
 struct bo_conf;
 
 /*

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "log.h"
 #include "metrics.h"
 #include "router.h"
 #include "xmalloc.h"
@@ -77,27 +78,13 @@ metrics_request(size_t route, int status, int64_t us)
 #define LOAD(x)	atomic_load_explicit(&(x), memory_order_relaxed)
 
 
-char *
-metrics_render(const struct route *routes, size_t nroutes, size_t *len)
+static void
+render_requests(FILE *f, const struct route *routes, size_t nroutes)
 {
-	FILE		*f;
-	char		*out;
 	const char	*label;
-	size_t		 r, s, b;
-	uint64_t	 v, cum, count;
+	size_t		 r, s;
+	uint64_t	 v;
 
-	if ((f = open_memstream(&out, len)) == NULL)
-		fatal("open_memstream failed");
-	if (metrics == NULL) {
-		fclose(f);
-		return (out);
-	}
-	if (nroutes > METRICS_MAX_ROUTES - 1)
-		nroutes = METRICS_MAX_ROUTES - 1;
-
-	fprintf(f, "# HELP boxoffice_build_info The running version.\n"
-	    "# TYPE boxoffice_build_info gauge\n"
-	    "boxoffice_build_info{version=\"%s\"} 1\n", VERSION);
 	fprintf(f, "# HELP boxoffice_http_requests_total Requests by route and "
 	    "status.\n# TYPE boxoffice_http_requests_total counter\n");
 	for (r = 0; r <= nroutes; r++) {
@@ -115,18 +102,25 @@ metrics_render(const struct route *routes, size_t nroutes, size_t *len)
 				    label, v);
 		}
 	}
+}
+
+static void
+render_latency(FILE *f, const struct route *routes, size_t nroutes)
+{
+	const char	*label;
+	size_t		 r, b;
+	uint64_t	 cum, count;
+
 	fprintf(f, "# HELP boxoffice_http_request_duration_seconds Time to "
 	    "answer, by route.\n"
 	    "# TYPE boxoffice_http_request_duration_seconds histogram\n");
 	for (r = 0; r <= nroutes; r++) {
 		label = r < nroutes ? routes[r].name : "unmatched";
-		count = 0;
-		for (b = 0; b < METRICS_NBUCKETS; b++)
+		for (count = 0, b = 0; b < METRICS_NBUCKETS; b++)
 			count += LOAD(metrics->latency[r][b]);
 		if (count == 0)
 			continue;
-		cum = 0;
-		for (b = 0; b < METRICS_NBUCKETS; b++) {
+		for (cum = 0, b = 0; b < METRICS_NBUCKETS; b++) {
 			cum += LOAD(metrics->latency[r][b]);
 			if (b < METRICS_NBUCKETS - 1)
 				fprintf(f, "boxoffice_http_request_duration_"
@@ -144,6 +138,14 @@ metrics_render(const struct route *routes, size_t nroutes, size_t *len)
 		fprintf(f, "boxoffice_http_request_duration_seconds_count{route="
 		    "\"%s\"} %" PRIu64 "\n", label, cum);
 	}
+}
+
+/* Outcome-labelled counters, then every row of METRICS_TABLE. */
+static void
+render_counters(FILE *f)
+{
+	size_t	s;
+
 	fprintf(f, "# HELP boxoffice_reservations_total Reservation attempts "
 	    "by outcome.\n# TYPE boxoffice_reservations_total counter\n");
 	for (s = 0; s < RES_NOUTCOMES; s++)
@@ -161,6 +163,26 @@ metrics_render(const struct route *routes, size_t nroutes, size_t *len)
 	    LOAD(metrics->field));
 	METRICS_TABLE(METRIC_RENDER)
 #undef METRIC_RENDER
+}
+
+char *
+metrics_render(const struct route *routes, size_t nroutes, size_t *len)
+{
+	FILE	*f;
+	char	*out;
+
+	if ((f = open_memstream(&out, len)) == NULL)
+		fatal("open_memstream failed");
+	if (metrics != NULL) {
+		if (nroutes > METRICS_MAX_ROUTES - 1)
+			nroutes = METRICS_MAX_ROUTES - 1;
+		fprintf(f, "# HELP boxoffice_build_info The running version.\n"
+		    "# TYPE boxoffice_build_info gauge\n"
+		    "boxoffice_build_info{version=\"%s\"} 1\n", VERSION);
+		render_requests(f, routes, nroutes);
+		render_latency(f, routes, nroutes);
+		render_counters(f);
+	}
 	if (fclose(f) != 0)
 		fatal("metrics_render: out of memory");
 	return (out);

@@ -91,19 +91,19 @@ gate_adjust(struct redis_conn *rc, int64_t event_id, int64_t delta)
 }
 
 int
-gate_init(struct redis_conn *rc, int64_t event_id, int64_t value)
+gate_init(struct redis_conn *rc, int64_t event_id, int64_t value, bool *set)
 {
 	char		 key[64];
 	redisReply	*r;
-	int		 set;
 
+	*set = false;
 	gate_key(event_id, key, sizeof key);
 	if ((r = redis_conn_commandf(rc, "SET %s %lld NX", key,
 	    (long long)value)) == NULL)
 		return (-1);
-	set = r->type == REDIS_REPLY_STATUS;
+	*set = r->type == REDIS_REPLY_STATUS;
 	freeReplyObject(r);
-	return (set ? 1 : 0);
+	return (0);
 }
 
 int

@@ -50,8 +50,12 @@ enum gate_result gate_admit(struct redis_conn *, int64_t event_id, int qty,
  * resize adds or takes. 0 or -1.
  */
 int	 gate_adjust(struct redis_conn *, int64_t event_id, int64_t delta);
-/* Set the counter unless one exists (a rebuild). 1 set, 0 existed, -1. */
-int	 gate_init(struct redis_conn *, int64_t event_id, int64_t value);
+/*
+ * Set the counter unless one exists (a rebuild, a new event). 0 (*set
+ * says whether this call set it) or -1.
+ */
+int	 gate_init(struct redis_conn *, int64_t event_id, int64_t value,
+	    bool *set);
 /* Drop the counter and its version (a deleted event). 0 or -1. */
 int	 gate_forget(struct redis_conn *, int64_t event_id);
 

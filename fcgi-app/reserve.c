@@ -94,12 +94,13 @@ gate_refill(struct store *st, int64_t event_id)
 {
 	char	lock[80], token[LOCK_TOKEN_LEN + 1];
 	int64_t	available;
+	bool	set;
 
 	snprintf(lock, sizeof lock, "bo:{ev:%" PRId64 "}:rebuild", event_id);
 	if (redis_lock_acquire(st->redis, lock, 2000, token) != LOCK_ACQUIRED)
 		return;
 	if (inventory_available(st->db, event_id, &available) == INV_OK &&
-	    gate_init(st->redis, event_id, available) == 1)
+	    gate_init(st->redis, event_id, available, &set) == 0 && set)
 		METRIC_INC(gate_rebuilds);
 	(void)redis_lock_release(st->redis, lock, token);
 }

@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "log.h"
 #include "response.h"
 #include "timeutil.h"
 #include "xmalloc.h"

@@ -21,6 +21,7 @@
 #include "request.h"
 #include "response.h"
 #include "router.h"
+#include "routes.h"
 #include "timeutil.h"
 #include "worker.h"
 
@@ -72,7 +73,7 @@ worker_dispatch(struct app *app, struct request *req, struct response *resp,
 	char			 allow[64];
 	int			 status;
 
-	routes = app_routes(&nroutes);
+	routes = routes_table(&nroutes);
 	/*
 	 * Transport checks come before routing, as they would at any proxy:
 	 * an oversized or non-JSON body is refused whatever its target.
@@ -153,7 +154,7 @@ serve(struct app *app, FCGX_Request *fr)
 	size_t		 route;
 
 	resp_init(&resp);
-	app_routes(&route);	/* "unmatched" until dispatch says otherwise */
+	routes_table(&route);	/* "unmatched" until dispatch says otherwise */
 	if (request_init(&req, fr->envp, err, sizeof err) == -1)
 		resp_error(&resp, 400, "INVALID_REQUEST", err, NULL);
 	else {

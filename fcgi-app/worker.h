@@ -10,6 +10,9 @@
 #ifndef BO_WORKER_H
 #define BO_WORKER_H
 
+#include <stddef.h>
+#include <sys/types.h>
+
 struct bo_conf;
 struct app;
 struct request;

@@ -10,19 +10,6 @@
 #include "log.h"
 #include "xmalloc.h"
 
-void
-fatal(const char *fmt, ...)
-{
-	char	msg[512];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	log_error("fatal: %s", msg);
-	exit(1);
-}
-
 void *
 xmalloc(size_t size)
 {
@@ -47,6 +34,14 @@ xcalloc(size_t nmemb, size_t size)
 	if ((p = calloc(nmemb, size)) == NULL)
 		fatal("xcalloc: allocating %zu * %zu bytes", nmemb, size);
 	return (p);
+}
+
+void *
+xreallocarray(void *ptr, size_t nmemb, size_t size)
+{
+	if (nmemb != 0 && SIZE_MAX / nmemb < size)
+		fatal("xreallocarray: %zu * %zu overflows", nmemb, size);
+	return (xrealloc(ptr, nmemb * size));
 }
 
 void *

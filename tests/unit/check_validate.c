@@ -8,7 +8,7 @@
 
 #include <json-c/json.h>
 
-#include "admin.h"
+#include "auth.h"
 #include "validate.h"
 
 START_TEST(test_ids)
