@@ -1,0 +1,413 @@
+/*
+ * check_domain.c: the domain layer called directly, against the real
+ * MariaDB and Redis of the test stack: no HTTP, no mocks.
+ *
+ * scripts/test runs it after the stack is up, with the stack's connection
+ * settings in BOXOFFICE_MYSQL_* and BOXOFFICE_REDIS_* (conf_load reads
+ * them). Without BOXOFFICE_MYSQL_SOCKET or _HOST it skips (exit 77).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cancel.h"
+#include "conf.h"
+#include "db.h"
+#include "event.h"
+#include "event_admin.h"
+#include "inventory.h"
+#include "redis_conn.h"
+#include "reserve.h"
+#include "store.h"
+#include "timeutil.h"
+#include "xmalloc.h"
+
+static struct bo_conf	conf;
+static struct store	st;
+
+static void
+setup(void)
+{
+	char	err[512];
+
+	memset(&conf, 0, sizeof conf);
+	ck_assert_msg(conf_load(&conf, NULL, err, sizeof err) == 0, "%s", err);
+	conf.inventory_shards = 4;
+	st.conf = &conf;
+	st.db = db_new(&conf);
+	st.redis = redis_conn_new(&conf);
+	ck_assert_msg(db_connect(st.db) == 0, "%s", db_errstr(st.db));
+	ck_assert_msg(redis_conn_connect(st.redis, true) == 0, "%s",
+	    redis_conn_errstr(st.redis));
+}
+
+static void
+teardown(void)
+{
+	db_free(st.db);
+	redis_conn_free(st.redis);
+	conf_free(&conf);
+}
+
+/* A new event through the domain: total seats over 4 shards. */
+static int64_t
+new_event(int64_t total, int per_user_limit)
+{
+	struct event_changes	ch;
+	struct admin_result	r;
+	int64_t			id;
+	char			name[64];
+
+	memset(&ch, 0, sizeof ch);
+	snprintf(name, sizeof name, "domain-%ld-%ld", (long)getpid(),
+	    (long)time_mono_us());
+	ch.name = name;
+	ch.total = total;
+	ch.date_ms = time_real_ms() + 86400000LL;
+	ch.per_user_limit = per_user_limit;
+	ch.max_per_request = 100;
+	ck_assert_int_eq(event_create(&st, &ch, "check-domain", &r), ADMIN_OK);
+	id = r.ev.id;
+	ck_assert_int_eq(r.ev.shards, total < 4 ? total : 4);
+	event_free(&r.ev);
+	return (id);
+}
+
+/* The first column of a one-row query, as an integer. */
+static int64_t
+sql_int(const char *sql)
+{
+	struct db_res	*res;
+	char		**row;
+	int64_t		 v;
+
+	res = db_query(st.db, sql);
+	ck_assert_msg(res != NULL, "%s: %s", sql, db_errstr(st.db));
+	row = db_res_next(res);
+	ck_assert_ptr_nonnull(row);
+	v = row[0] != NULL ? strtoll(row[0], NULL, 10) : -1;
+	db_res_free(res);
+	return (v);
+}
+
+static int64_t
+sql_about(const char *what, const char *from, int64_t id, const char *and)
+{
+	char	sql[512];
+
+	snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE event_id = %" PRId64
+	    "%s", what, from, id, and);
+	return (sql_int(sql));
+}
+
+static int64_t
+unsold(int64_t id)
+{
+	return (sql_about("SUM(available)", "event_inventory", id, ""));
+}
+
+static int64_t
+gate(int64_t id)
+{
+	char		 key[64];
+	redisReply	*r;
+	int64_t		 v = -1;
+
+	snprintf(key, sizeof key, "bo:{ev:%" PRId64 "}:avail", id);
+	r = redis_conn_commandf(st.redis, "GET %s", key);
+	ck_assert_ptr_nonnull(r);
+	if (r->type == REDIS_REPLY_STRING)
+		v = strtoll(r->str, NULL, 10);
+	freeReplyObject(r);
+	return (v);
+}
+
+static enum reserve_outcome
+reserve_n(int64_t event_id, const char *user, int64_t qty, const char *key,
+    struct reserve_result *r)
+{
+	struct reserve_req	rq = { event_id, user, qty, key, "check-domain" };
+
+	return (reserve(&st, &rq, r));
+}
+
+/* ---- inventory */
+
+START_TEST(test_spread_and_take_from_one_shard)
+{
+	int64_t	id = new_event(10, 10), avail = -1;
+	char	alloc[INVENTORY_ALLOC_MAX];
+
+	/* 10 over 4 shards: 3, 3, 2, 2. */
+	ck_assert_int_eq(sql_about("GROUP_CONCAT(capacity ORDER BY shard "
+	    "SEPARATOR '')", "event_inventory", id, ""), 3322);
+	ck_assert_int_eq(db_begin(st.db), 0);
+	/* Shard 0 "proved short": 3 seats come whole from another shard. */
+	ck_assert_int_eq(inventory_take(st.db, id, 3, 0, alloc, sizeof alloc,
+	    &avail), INV_OK);
+	ck_assert_str_eq(alloc, "1:3");
+	ck_assert_int_eq(unsold(id), 7);
+	db_rollback(st.db);
+	ck_assert_int_eq(unsold(id), 10);
+}
+END_TEST
+
+START_TEST(test_multi_shard_take_in_ascending_order)
+{
+	int64_t	id = new_event(10, 10), avail = -1;
+	char	alloc[INVENTORY_ALLOC_MAX];
+
+	ck_assert_int_eq(db_begin(st.db), 0);
+	/* No shard has 9: all are locked in order and taken from in turn. */
+	ck_assert_int_eq(inventory_take(st.db, id, 9, -1, alloc, sizeof alloc,
+	    &avail), INV_OK);
+	ck_assert_str_eq(alloc, "0:3,1:3,2:2,3:1");
+	ck_assert_int_eq(unsold(id), 1);
+	ck_assert_int_eq(inventory_take(st.db, id, 2, -1, alloc, sizeof alloc,
+	    &avail), INV_SHORT);
+	ck_assert_int_eq(avail, 1);
+	db_rollback(st.db);
+}
+END_TEST
+
+START_TEST(test_seats_return_exactly_once)
+{
+	int64_t	id = new_event(10, 10), avail = -1;
+	char	alloc[INVENTORY_ALLOC_MAX];
+
+	ck_assert_int_eq(db_begin(st.db), 0);
+	ck_assert_int_eq(inventory_take(st.db, id, 5, -1, alloc, sizeof alloc,
+	    &avail), INV_OK);
+	ck_assert_int_eq(inventory_give_back(st.db, id, alloc), INV_OK);
+	ck_assert_int_eq(unsold(id), 10);
+	/* Seats that were never taken cannot come back: capacity guards it. */
+	ck_assert_int_eq(inventory_give_back(st.db, id, alloc), INV_SHORT);
+	ck_assert_int_eq(inventory_give_back(st.db, id, "0:1,bad"), INV_ERROR);
+	db_rollback(st.db);
+}
+END_TEST
+
+START_TEST(test_resize_below_sold_is_refused)
+{
+	struct reserve_result	r;
+	int64_t			id = new_event(10, 10), sold = -1;
+
+	ck_assert_int_eq(reserve_n(id, "resizer", 5, NULL, &r), RESERVE_OK);
+	ck_assert_int_eq(db_begin(st.db), 0);
+	ck_assert_int_eq(inventory_resize(st.db, id, 10, 4, &sold), INV_SHORT);
+	ck_assert_int_eq(sold, 5);
+	ck_assert_int_eq(inventory_resize(st.db, id, 10, 6, &sold), INV_OK);
+	ck_assert_int_eq(unsold(id), 1);
+	ck_assert_int_eq(inventory_resize(st.db, id, 6, 21, &sold), INV_OK);
+	ck_assert_int_eq(sql_about("SUM(capacity)", "event_inventory", id, ""),
+	    21);
+	ck_assert_int_eq(unsold(id), 16);
+	db_rollback(st.db);
+}
+END_TEST
+
+/* ---- reserve and cancel */
+
+START_TEST(test_reserve_takes_seats_and_the_gate)
+{
+	struct reserve_result	r;
+	int64_t			id = new_event(10, 10);
+
+	ck_assert_int_eq(reserve_n(id, "alice", 3, NULL, &r), RESERVE_OK);
+	ck_assert_int_gt(r.res.id, 0);
+	ck_assert_int_eq(r.res.quantity, 3);
+	ck_assert_str_eq(r.res.user, "alice");
+	ck_assert_int_eq(unsold(id), 7);
+	ck_assert_int_eq(gate(id), 7);
+	ck_assert_int_eq(sql_about("seats", "user_event_tally", id,
+	    " AND user_id = 'alice'"), 3);
+}
+END_TEST
+
+START_TEST(test_per_user_limit)
+{
+	struct reserve_result	r;
+	int64_t			id = new_event(10, 2);
+
+	ck_assert_int_eq(reserve_n(id, "bob", 2, NULL, &r), RESERVE_OK);
+	ck_assert_int_eq(reserve_n(id, "bob", 1, NULL, &r), RESERVE_LIMIT);
+	ck_assert_int_eq(r.per_user_limit, 2);
+	/* Another user (ids compare byte for byte) is not limited by bob. */
+	ck_assert_int_eq(reserve_n(id, "Bob", 2, NULL, &r), RESERVE_OK);
+	ck_assert_int_eq(unsold(id), 6);
+	/* The refused admission went back to the gate. */
+	ck_assert_int_eq(gate(id), 6);
+}
+END_TEST
+
+START_TEST(test_sold_out_at_the_gate)
+{
+	struct reserve_result	r;
+	int64_t			id = new_event(3, 10);
+
+	ck_assert_int_eq(reserve_n(id, "carol", 3, NULL, &r), RESERVE_OK);
+	ck_assert_int_eq(reserve_n(id, "dave", 1, NULL, &r), RESERVE_SOLD_OUT);
+	ck_assert_int_eq(r.available, 0);
+	ck_assert_int_eq(unsold(id), 0);
+}
+END_TEST
+
+START_TEST(test_gate_give_back_when_the_database_refuses)
+{
+	struct reserve_result	r;
+	int64_t			id = new_event(10, 10);
+	char			sql[128];
+
+	ck_assert_int_eq(reserve_n(id, "erin", 1, NULL, &r), RESERVE_OK);
+	/* Closed behind the cache's back: the gate admits, SQL refuses. */
+	snprintf(sql, sizeof sql, "UPDATE events SET status = 'CLOSED' WHERE "
+	    "id = %" PRId64, id);
+	ck_assert_int_eq(db_exec(st.db, sql), 0);
+	ck_assert_int_eq(reserve_n(id, "erin", 2, NULL, &r),
+	    RESERVE_NOT_ON_SALE);
+	ck_assert_int_eq(r.event_status, EVENT_CLOSED);
+	ck_assert_int_eq(gate(id), 9);
+	ck_assert_int_eq(unsold(id), 9);
+}
+END_TEST
+
+START_TEST(test_idempotency_replay_and_conflict)
+{
+	struct reserve_result	a, b;
+	int64_t			id = new_event(10, 10);
+	char			key[64];
+
+	snprintf(key, sizeof key, "key-%ld", (long)time_mono_us());
+	ck_assert_int_eq(reserve_n(id, "frank", 2, key, &a), RESERVE_OK);
+	ck_assert_int_eq(reserve_n(id, "frank", 2, key, &b), RESERVE_REPLAY);
+	ck_assert_int_eq(a.res.id, b.res.id);
+	ck_assert_int_eq(reserve_n(id, "frank", 3, key, &b),
+	    RESERVE_IDEM_CONFLICT);
+	ck_assert_int_eq(unsold(id), 8);
+}
+END_TEST
+
+START_TEST(test_cancel_returns_seats_once)
+{
+	struct reserve_result	r;
+	struct reservation	c;
+	int64_t			id = new_event(10, 10);
+	char			detail[256];
+
+	ck_assert_int_eq(reserve_n(id, "grace", 4, NULL, &r), RESERVE_OK);
+	ck_assert_int_eq(cancel_reservation(&st, r.res.id, "check-domain", &c,
+	    detail, sizeof detail), CANCEL_OK);
+	ck_assert_int_eq(c.status, RES_STATUS_CANCELLED);
+	ck_assert_int_ne(c.cancelled_ms, 0);
+	ck_assert_int_eq(unsold(id), 10);
+	ck_assert_int_eq(gate(id), 10);
+	ck_assert_int_eq(cancel_reservation(&st, r.res.id, "check-domain", &c,
+	    detail, sizeof detail), CANCEL_ALREADY);
+	ck_assert_int_eq(cancel_reservation(&st, INT64_MAX, "check-domain", &c,
+	    detail, sizeof detail), CANCEL_NOT_FOUND);
+	ck_assert_int_eq(unsold(id), 10);
+	ck_assert_int_eq(sql_about("seats", "user_event_tally", id,
+	    " AND user_id = 'grace'"), 0);
+}
+END_TEST
+
+/*
+ * Four processes take more seats than any one shard holds, at once: every
+ * one locks the shards in ascending order, so none deadlocks for good (a
+ * deadlock would be retried, but never surfaces), and nothing oversells.
+ */
+START_TEST(test_concurrent_multi_shard_takes)
+{
+	int64_t	id = new_event(100, 100);
+	int	i, status, ok = 0;
+	pid_t	kids[4];
+
+	db_free(st.db);
+	redis_conn_free(st.redis);
+	for (i = 0; i < 4; i++) {
+		if ((kids[i] = fork()) == 0) {
+			struct reserve_result	r;
+			enum reserve_outcome	o;
+			char			user[32];
+			int			n, good = 0;
+
+			st.db = db_new(&conf);
+			st.redis = redis_conn_new(&conf);
+			snprintf(user, sizeof user, "multi-%d", i);
+			for (n = 0; n < 3; n++) {
+				o = reserve_n(id, user, 30, NULL, &r);
+				if (o == RESERVE_OK)
+					good++;
+				else if (o != RESERVE_SOLD_OUT)
+					_exit(100 + o);
+			}
+			_exit(good);
+		}
+	}
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_msg(WEXITSTATUS(status) < 100, "outcome %d",
+		    WEXITSTATUS(status) - 100);
+		ok += WEXITSTATUS(status);
+	}
+	st.db = db_new(&conf);
+	st.redis = redis_conn_new(&conf);
+	ck_assert_int_eq(ok, 3);
+	ck_assert_int_eq(unsold(id), 10);
+	ck_assert_int_eq(sql_about("SUM(quantity)", "reservations", id,
+	    " AND status = 'CONFIRMED'"), 90);
+}
+END_TEST
+
+static Suite *
+domain_suite(void)
+{
+	Suite	*s = suite_create("domain");
+	TCase	*inv = tcase_create("inventory");
+	TCase	*res = tcase_create("reserve");
+
+	tcase_add_checked_fixture(inv, setup, teardown);
+	tcase_add_test(inv, test_spread_and_take_from_one_shard);
+	tcase_add_test(inv, test_multi_shard_take_in_ascending_order);
+	tcase_add_test(inv, test_seats_return_exactly_once);
+	tcase_add_test(inv, test_resize_below_sold_is_refused);
+	suite_add_tcase(s, inv);
+	tcase_add_checked_fixture(res, setup, teardown);
+	tcase_set_timeout(res, 60);
+	tcase_add_test(res, test_reserve_takes_seats_and_the_gate);
+	tcase_add_test(res, test_per_user_limit);
+	tcase_add_test(res, test_sold_out_at_the_gate);
+	tcase_add_test(res, test_gate_give_back_when_the_database_refuses);
+	tcase_add_test(res, test_idempotency_replay_and_conflict);
+	tcase_add_test(res, test_cancel_returns_seats_once);
+	tcase_add_test(res, test_concurrent_multi_shard_takes);
+	suite_add_tcase(s, res);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	if (getenv("BOXOFFICE_MYSQL_SOCKET") == NULL &&
+	    getenv("BOXOFFICE_MYSQL_HOST") == NULL) {
+		fprintf(stderr, "check_domain: no BOXOFFICE_MYSQL_* settings: "
+		    "run it against a stack (scripts/test does)\n");
+		return (77);
+	}
+	sr = srunner_create(domain_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
