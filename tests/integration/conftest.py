@@ -4,34 +4,27 @@ against a stack of its own in run/test)."""
 import json
 import os
 import re
-import shlex
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+import stacklib  # noqa: E402 (tests/lib: shared with the drill and the bench)
+
 ROOT = Path(__file__).resolve().parents[2]
 ISO_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
 
 
 def load_stack_env():
-    run_dir = Path(os.environ.get("BOXOFFICE_RUN_DIR", ROOT / "run"))
-    env_file = run_dir / "stack.env"
+    env_file = stacklib.stack_env_path()
     if not env_file.exists():
         pytest.exit(f"{env_file} not found: bring a stack up first (scripts/stack up)", returncode=2)
-    env = {}
-    for line in env_file.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        line = line[len("export "):] if line.startswith("export ") else line
-        key, _, value = line.partition("=")
-        parts = shlex.split(value) if value else [""]
-        env[key] = parts[0] if parts else ""
-    return env
+    return stacklib.load_stack_env(env_file)
 
 
 class Stack:

@@ -272,6 +272,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
+from conftest import stacklib  # tests/lib/stacklib.py: event creation, shared with the load tools
+
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
@@ -334,9 +336,9 @@ class Api:
 
     # ---- fixtures of data
     def create_event(self, **fields):
-        body = {"eventName": f"test-{tag()}", "totalSeats": 100, "eventDate": future(1, minutes=len(fields))}
-        body.update(fields)
-        ev = self.admin("POST", "/api/events", 201, json=body)["data"]
+        fields.setdefault("eventDate", future(1, minutes=len(fields)))
+        r = stacklib.create_event(self.url, self.token, session=self._session(), **fields)
+        ev = expect(r, 201)["data"]
         self.created.append(ev["id"])
         return ev
 
