@@ -174,13 +174,13 @@ cancel_reservation(struct store *st, int64_t id, const char *request_id,
 		log_debug("gate counter not adjusted after a cancel: %s",
 		    redis_conn_errstr(st->redis));
 	switch (reservation_load(st->db, id, res)) {
-	case EVENT_FOUND:
+	case LOOKUP_FOUND:
 		return (CANCEL_OK);
-	case EVENT_MISSING:
+	case LOOKUP_NONE:
 		snprintf(detail, detaillen, "cancelled row %" PRId64 " vanished",
 		    id);
 		return (CANCEL_FAILED);
-	case EVENT_ERROR:
+	case LOOKUP_ERROR:
 		break;
 	}
 	snprintf(detail, detaillen, "%s", db_errstr(st->db));

@@ -50,6 +50,9 @@ enum db_fault {
 	DB_REFUSED	/* any other error the server answered */
 };
 
+/* A read by key: found, no such row, or a failure (see db_fault()). */
+enum lookup { LOOKUP_ERROR = -1, LOOKUP_NONE = 0, LOOKUP_FOUND = 1 };
+
 /* Flags of db_batch(). */
 #define DB_BEGINS	0x1	/* its first statement is START TRANSACTION */
 #define DB_COMMITS	0x2	/* its last statement is COMMIT */

@@ -63,33 +63,33 @@ event_from_row(char **row, struct event *ev, int64_t *available)
 		*available = strtoll(row[12], NULL, 10);
 }
 
-static enum event_found
+static enum lookup
 load(struct db *db, int64_t id, struct event *ev, int64_t *available,
     const char *suffix)
 {
 	struct db_res	*res;
 	char		**row, sql[1024];
-	enum event_found found = EVENT_MISSING;
+	enum lookup found = LOOKUP_NONE;
 
 	snprintf(sql, sizeof sql, "SELECT " EVENT_COLUMNS " FROM events e "
 	    "WHERE e.id = %" PRId64 "%s", id, suffix);
 	if ((res = db_query(db, sql)) == NULL)
-		return (EVENT_ERROR);
+		return (LOOKUP_ERROR);
 	if ((row = db_res_next(res)) != NULL) {
 		event_from_row(row, ev, available);
-		found = EVENT_FOUND;
+		found = LOOKUP_FOUND;
 	}
 	db_res_free(res);
 	return (found);
 }
 
-enum event_found
+enum lookup
 event_load(struct db *db, int64_t id, struct event *ev, int64_t *available)
 {
 	return (load(db, id, ev, available, ""));
 }
 
-enum event_found
+enum lookup
 event_lock(struct db *db, int64_t id, struct event *ev, int64_t *available)
 {
 	return (load(db, id, ev, available, " FOR UPDATE"));

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct db;
+#include "db.h"
 
 enum event_status { EVENT_ACTIVE = 0, EVENT_CLOSED, EVENT_CANCELLED };
 
@@ -39,16 +39,14 @@ int		 event_status_parse(const char *);
 /* ACTIVE and not yet begun. */
 bool		 event_on_sale(const struct event *, int64_t now_ms);
 
-enum event_found { EVENT_ERROR = -1, EVENT_MISSING = 0, EVENT_FOUND = 1 };
-
 /*
  * One event from the database; *available (when not NULL) is the sum of
- * its shards. EVENT_ERROR leaves the detail in the db handle.
+ * its shards. LOOKUP_ERROR leaves the detail in the db handle.
  */
-enum event_found event_load(struct db *, int64_t id, struct event *,
+enum lookup event_load(struct db *, int64_t id, struct event *,
 		    int64_t *available) __attribute__((warn_unused_result));
 /* The same, FOR UPDATE: inside a transaction, the row stays locked. */
-enum event_found event_lock(struct db *, int64_t id, struct event *,
+enum lookup event_lock(struct db *, int64_t id, struct event *,
 		    int64_t *available) __attribute__((warn_unused_result));
 
 /* Columns in the order event_from_row() reads them; alias e. */

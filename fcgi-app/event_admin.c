@@ -158,7 +158,7 @@ create_once(struct store *st, struct admin_op *op, const char *txn_id)
 	op->id = (int64_t)db_insert_id(st->db);
 	if (inventory_spread(st->db, op->id, ch->total, k) != INV_OK ||
 	    event_lock(st->db, op->id, &op->out->ev, &op->out->available) !=
-	    EVENT_FOUND ||
+	    LOOKUP_FOUND ||
 	    audit(st, "CREATE", &op->out->ev, op->request_id, txn_id) == -1 ||
 	    db_commit(st->db) == -1)
 		return (step_failed(st, op));
@@ -207,7 +207,7 @@ update_once(struct store *st, struct admin_op *op, const char *txn_id)
 {
 	const struct event_changes	*ch = op->ch;
 	struct event			 before;
-	enum event_found		 found;
+	enum lookup		 found;
 	enum inv_result			 inv = INV_OK;
 	char				*sql;
 	int				 rv;
@@ -215,8 +215,8 @@ update_once(struct store *st, struct admin_op *op, const char *txn_id)
 	if (db_begin(st->db) == -1)
 		return (step_failed(st, op));
 	/* The row lock makes concurrent updates of one event take turns. */
-	if ((found = event_lock(st->db, op->id, &before, NULL)) != EVENT_FOUND) {
-		if (found == EVENT_ERROR)
+	if ((found = event_lock(st->db, op->id, &before, NULL)) != LOOKUP_FOUND) {
+		if (found == LOOKUP_ERROR)
 			return (step_failed(st, op));
 		db_rollback(st->db);
 		op->outcome = ADMIN_NOT_FOUND;
@@ -245,7 +245,7 @@ update_once(struct store *st, struct admin_op *op, const char *txn_id)
 	}
 	/* Read back under the row lock: the answer is this update's state. */
 	if (rv == -1 || event_lock(st->db, op->id, &op->out->ev,
-	    &op->out->available) != EVENT_FOUND ||
+	    &op->out->available) != LOOKUP_FOUND ||
 	    audit(st, "UPDATE", &op->out->ev, op->request_id, txn_id) == -1 ||
 	    db_commit(st->db) == -1)
 		return (step_failed(st, op));
@@ -255,13 +255,13 @@ update_once(struct store *st, struct admin_op *op, const char *txn_id)
 static enum attempt
 delete_once(struct store *st, struct admin_op *op, const char *txn_id)
 {
-	enum event_found	found;
+	enum lookup	found;
 	char			sql[256];
 
 	if (db_begin(st->db) == -1 || (found = event_lock(st->db, op->id,
-	    &op->out->ev, NULL)) == EVENT_ERROR)
+	    &op->out->ev, NULL)) == LOOKUP_ERROR)
 		return (step_failed(st, op));
-	if (found == EVENT_MISSING) {
+	if (found == LOOKUP_NONE) {
 		db_rollback(st->db);
 		op->outcome = ADMIN_NOT_FOUND;
 		return (ATTEMPT_FINAL);
@@ -290,11 +290,11 @@ reload(struct store *st, struct admin_op *op)
 	if (op->out->ev.name != NULL)
 		return (ADMIN_OK);
 	switch (event_load(st->db, op->id, &op->out->ev, &op->out->available)) {
-	case EVENT_FOUND:
+	case LOOKUP_FOUND:
 		return (ADMIN_OK);
-	case EVENT_MISSING:
+	case LOOKUP_NONE:
 		return (ADMIN_NOT_FOUND);
-	case EVENT_ERROR:
+	case LOOKUP_ERROR:
 		break;
 	}
 	return (failed(st, op->out));

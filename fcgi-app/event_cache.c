@@ -109,7 +109,7 @@ decode_fields(struct json_object *o, struct event *ev)
 	return (true);
 }
 
-enum event_found
+enum lookup
 event_cache_decode(const char *s, int64_t id, struct event *ev)
 {
 	struct json_object	*o;
@@ -121,21 +121,21 @@ event_cache_decode(const char *s, int64_t id, struct event *ev)
 	memset(ev, 0, sizeof *ev);
 	version = strtoll(s, &end, 10);
 	if (end == s || *end != '|' || version < 1)
-		return (EVENT_ERROR);
+		return (LOOKUP_ERROR);
 	if (strcmp(s, TOMBSTONE_VERSION "|-") == 0)
-		return (EVENT_MISSING);
+		return (LOOKUP_NONE);
 	if ((o = json_tokener_parse(end + 1)) == NULL)
-		return (EVENT_ERROR);
+		return (LOOKUP_ERROR);
 	ok = json_object_is_type(o, json_type_object) &&
 	    get_int(o, "id", id, id, &got) && decode_fields(o, ev);
 	json_object_put(o);
 	if (!ok) {
 		event_free(ev);
-		return (EVENT_ERROR);
+		return (LOOKUP_ERROR);
 	}
 	ev->id = id;
 	ev->version = version;
-	return (EVENT_FOUND);
+	return (LOOKUP_FOUND);
 }
 
 /* SET unless a newer entry is there. */
@@ -203,13 +203,13 @@ cache_drop(struct store *st, const char *key, const char *bad)
 		freeReplyObject(r);
 }
 
-enum event_found
+enum lookup
 event_fetch(struct store *st, int64_t id, struct event *ev, bool *hit,
     int64_t *available, int64_t *gate)
 {
 	char			 key[64], gkey[64];
 	redisReply		*r, *c = NULL;
-	enum event_found	 found = EVENT_ERROR;
+	enum lookup	 found = LOOKUP_ERROR;
 
 	*hit = false;
 	*available = -1;
@@ -231,17 +231,17 @@ event_fetch(struct store *st, int64_t id, struct event *ev, bool *hit,
 		} else if (gate == NULL)
 			c = r;
 		if (c != NULL && c->type == REDIS_REPLY_STRING &&
-		    (found = event_cache_decode(c->str, id, ev)) == EVENT_ERROR)
+		    (found = event_cache_decode(c->str, id, ev)) == LOOKUP_ERROR)
 			cache_drop(st, key, c->str);
 		freeReplyObject(r);
-		if (found != EVENT_ERROR) {
+		if (found != LOOKUP_ERROR) {
 			*hit = true;
 			METRIC_INC(cache_hits);
 			return (found);
 		}
 	}
 	METRIC_INC(cache_misses);
-	if ((found = event_load(st->db, id, ev, available)) == EVENT_FOUND &&
+	if ((found = event_load(st->db, id, ev, available)) == LOOKUP_FOUND &&
 	    redis_conn_connected(st->redis))
 		cache_fill(st, ev);
 	return (found);

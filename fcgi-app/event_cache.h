@@ -28,7 +28,7 @@ struct store;
  * the database's sum on a miss, -1 on a hit. When gate is not NULL, the
  * gate counter comes back in the same round trip (-1: none or unknown).
  */
-enum event_found event_fetch(struct store *, int64_t id, struct event *,
+enum lookup event_fetch(struct store *, int64_t id, struct event *,
 		    bool *hit, int64_t *available, int64_t *gate)
 		    __attribute__((warn_unused_result));
 /* After a commit: cache the committed row (unless a newer one is there). */
@@ -38,7 +38,7 @@ void		 event_cache_bury(struct store *, int64_t id);
 
 /* The entry's text (the caller frees it), and back. */
 char		*event_cache_encode(const struct event *);
-enum event_found event_cache_decode(const char *s, int64_t id,
+enum lookup event_cache_decode(const char *s, int64_t id,
 		    struct event *ev);
 
 #endif

@@ -74,13 +74,13 @@ handle_event_get(struct app *app, struct request *req, struct response *resp)
 	if (!capture_id(req, resp, "id", &id))
 		return;
 	switch (event_fetch(&app->st, id, &ev, &hit, &available, &gate)) {
-	case EVENT_ERROR:
+	case LOOKUP_ERROR:
 		app_db_failure(app, resp, "event lookup failed");
 		return;
-	case EVENT_MISSING:
+	case LOOKUP_NONE:
 		no_event(resp);
 		return;
-	case EVENT_FOUND:
+	case LOOKUP_FOUND:
 		break;
 	}
 	/* Live availability: the gate counter when there is one. */

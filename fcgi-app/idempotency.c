@@ -77,11 +77,11 @@ answer(struct store *st, enum idem_state s, int64_t res_id,
 		break;
 	}
 	switch (reservation_load(st->db, res_id, res)) {
-	case EVENT_FOUND:
+	case LOOKUP_FOUND:
 		return (RESERVE_REPLAY);
-	case EVENT_MISSING:
+	case LOOKUP_NONE:
 		return (RESERVE_FAILED);
-	case EVENT_ERROR:
+	case LOOKUP_ERROR:
 		break;
 	}
 	return (RESERVE_UNAVAILABLE);

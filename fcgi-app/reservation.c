@@ -43,20 +43,20 @@ reservation_from_row(char **row, struct reservation *r)
 	r->cancelled_ms = row[7] != NULL ? strtoll(row[7], NULL, 10) : 0;
 }
 
-enum event_found
+enum lookup
 reservation_load(struct db *db, int64_t id, struct reservation *r)
 {
 	struct db_res		*res;
 	char			**row, sql[512];
-	enum event_found	 found = EVENT_MISSING;
+	enum lookup	 found = LOOKUP_NONE;
 
 	snprintf(sql, sizeof sql, "SELECT " RESERVATION_COLUMNS " FROM "
 	    "reservations r WHERE r.id = %" PRId64, id);
 	if ((res = db_query(db, sql)) == NULL)
-		return (EVENT_ERROR);
+		return (LOOKUP_ERROR);
 	if ((row = db_res_next(res)) != NULL) {
 		reservation_from_row(row, r);
-		found = EVENT_FOUND;
+		found = LOOKUP_FOUND;
 	}
 	db_res_free(res);
 	return (found);

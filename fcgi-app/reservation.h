@@ -11,9 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
+#include "db.h"
 
-struct db;
 
 #define USER_ID_MAX	64	/* characters, printable ASCII */
 
@@ -43,8 +42,8 @@ int		 reservation_status_parse(const char *);
 
 void		 reservation_from_row(char **row, struct reservation *);
 
-/* One reservation by id. EVENT_ERROR leaves the detail in the db handle. */
-enum event_found reservation_load(struct db *, int64_t id,
+/* One reservation by id. LOOKUP_ERROR leaves the detail in the db handle. */
+enum lookup reservation_load(struct db *, int64_t id,
 		    struct reservation *) __attribute__((warn_unused_result));
 
 struct reservation_page {

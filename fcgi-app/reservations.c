@@ -183,14 +183,14 @@ handle_reservation_get(struct app *app, struct request *req,
 	if (!capture_id(req, resp, "id", &id))
 		return;
 	switch (reservation_load(app->st.db, id, &r)) {
-	case EVENT_ERROR:
+	case LOOKUP_ERROR:
 		app_db_failure(app, resp, "reservation lookup failed");
 		break;
-	case EVENT_MISSING:
+	case LOOKUP_NONE:
 		resp_error(resp, 404, "RESERVATION_NOT_FOUND", "No such "
 		    "reservation.", NULL);
 		break;
-	case EVENT_FOUND:
+	case LOOKUP_FOUND:
 		resp_success(resp, 200, reservation_json(&r), NULL);
 		break;
 	}

@@ -68,11 +68,11 @@ precheck(struct store *st, const struct reserve_req *rq,
 	int64_t			available;
 
 	switch (event_fetch(st, rq->event_id, &ev, &hit, &available, NULL)) {
-	case EVENT_ERROR:
+	case LOOKUP_ERROR:
 		return (store_down(st, out));
-	case EVENT_MISSING:
+	case LOOKUP_NONE:
 		return (RESERVE_NO_EVENT);
-	case EVENT_FOUND:
+	case LOOKUP_FOUND:
 		break;
 	}
 	*shards = ev.shards;
