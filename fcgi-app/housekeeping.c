@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf.h"
 #include "db.h"
@@ -19,6 +20,7 @@
 
 #define CHUNK		500	/* events per round trip */
 #define RACE_RETRIES	2
+#define SECOND_LOOK_MS	200	/* longer than a reservation transaction */
 
 /* ACTIVE event ids after `after`, at most CHUNK; the count or -1. */
 static int
@@ -40,24 +42,27 @@ active_events(struct store *st, int64_t after, struct gate_check *c)
 	return (n);
 }
 
-/* Versions first, then the database, then the compare-and-set. */
+/* The database's unsold seats of each check, as want. */
 static int
-reconcile_chunk(struct store *st, struct gate_check *c, int n,
-    struct reconcile_stats *s)
+read_wants(struct store *st, struct gate_check *c, int n)
 {
 	struct inv_sum	sums[CHUNK];
 	int		i;
 
-	if (gate_versions(st->redis, c, (size_t)n) == -1)
-		return (-1);
 	for (i = 0; i < n; i++)
 		sums[i].event_id = c[i].event_id;
 	if (inventory_sums(st->db, sums, (size_t)n) == -1)
 		return (-1);
 	for (i = 0; i < n; i++)
 		c[i].want = sums[i].available;
-	if (gate_reconcile(st->redis, c, (size_t)n) == -1)
-		return (-1);
+	return (0);
+}
+
+static void
+count_sets(const struct gate_check *c, int n, struct reconcile_stats *s)
+{
+	int	i;
+
 	for (i = 0; i < n; i++) {
 		if (c[i].result != GATE_SET)
 			continue;
@@ -67,6 +72,44 @@ reconcile_chunk(struct store *st, struct gate_check *c, int n,
 			log_info("reconcile: event %" PRId64 " gate counter was %"
 			    PRId64 ", database says %" PRId64, c[i].event_id,
 			    c[i].had, c[i].want);
+	}
+}
+
+/*
+ * Versions and counters first, then the database, then the compare-and-
+ * set. A counter below the database may only show reservations in flight:
+ * those get a second look SECOND_LOOK_MS later, with the database read
+ * again, and are raised only if their counter did not move meanwhile.
+ */
+static int
+reconcile_chunk(struct store *st, struct gate_check *c, int n,
+    struct reconcile_stats *s)
+{
+	struct gate_check	low[CHUNK];
+	int			i, nlow = 0, nnow = 0;
+
+	if (gate_versions(st->redis, c, (size_t)n) == -1 ||
+	    read_wants(st, c, n) == -1)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		c[i].quiet = c[i].counter[0] != '\0' &&
+		    strtoll(c[i].counter, NULL, 10) < c[i].want;
+		if (c[i].quiet)
+			low[nlow++] = c[i];
+		else
+			c[nnow++] = c[i];
+	}
+	if (gate_reconcile(st->redis, c, (size_t)nnow) == -1)
+		return (-1);
+	count_sets(c, nnow, s);
+	if (nlow > 0) {
+		nanosleep(&(struct timespec){ 0, SECOND_LOOK_MS * 1000000L },
+		    NULL);
+		if (read_wants(st, low, nlow) == -1 ||
+		    gate_reconcile(st->redis, low, (size_t)nlow) == -1)
+			return (-1);
+		count_sets(low, nlow, s);
+		memcpy(c + nnow, low, (size_t)nlow * sizeof *low);
 	}
 	return (0);
 }

@@ -28,11 +28,16 @@ static struct redis_script adjust_script = REDIS_SCRIPT("gate_adjust",
     "if redis.call('EXISTS', KEYS[1]) == 1 then "
     "return redis.call('INCRBY', KEYS[1], d) end return false");
 
-/* 0 same, 1 set, -1 the version moved; the counter before is {_, had}. */
+/*
+ * 0 same, 1 set, -1 the version (or, unless ARGV[3] is '*', the counter)
+ * moved since it was read; the counter before is {_, had}.
+ */
 static struct redis_script reconcile_script = REDIS_SCRIPT("gate_reconcile",
     "local v = redis.call('GET', KEYS[2]) or '' "
     "local had = redis.call('GET', KEYS[1]) "
     "if v ~= ARGV[2] then return {-1, had or -1} end "
+    "if ARGV[3] ~= '*' and (had or '') ~= ARGV[3] then "
+    "return {-1, had or -1} end "
     "if had == ARGV[1] then return {0, had} end "
     "redis.call('SET', KEYS[1], ARGV[1]) "
     "return {1, had or -1}");
@@ -123,9 +128,9 @@ gate_forget(struct redis_conn *rc, int64_t event_id)
 int
 gate_versions(struct redis_conn *rc, struct gate_check *c, size_t n)
 {
-	redisReply	**replies;
+	redisReply	**replies, *r;
 	const char	***argv;
-	char		(*keys)[64];
+	char		(*keys)[2][64];
 	int		 *argc, rv;
 	size_t		  i;
 
@@ -136,22 +141,29 @@ gate_versions(struct redis_conn *rc, struct gate_check *c, size_t n)
 	argc = xcalloc(n, sizeof *argc);
 	keys = xcalloc(n, sizeof *keys);
 	for (i = 0; i < n; i++) {
-		version_key(c[i].event_id, keys[i], sizeof keys[i]);
-		argv[i] = xcalloc(2, sizeof **argv);
-		argv[i][0] = "GET";
-		argv[i][1] = keys[i];
-		argc[i] = 2;
+		version_key(c[i].event_id, keys[i][0], sizeof keys[i][0]);
+		gate_key(c[i].event_id, keys[i][1], sizeof keys[i][1]);
+		argv[i] = xcalloc(3, sizeof **argv);
+		argv[i][0] = "MGET";
+		argv[i][1] = keys[i][0];
+		argv[i][2] = keys[i][1];
+		argc[i] = 3;
 	}
 	rv = redis_conn_pipeline(rc, (int)n, argc, argv, replies);
 	for (i = 0; i < n; i++) {
-		c[i].version[0] = '\0';
-		if (rv == 0 && replies[i] == NULL)
+		r = replies[i];
+		c[i].version[0] = c[i].counter[0] = '\0';
+		if (rv == 0 && (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+		    r->elements != 2))
 			rv = -1;
-		if (rv == 0 && replies[i]->type == REDIS_REPLY_STRING)
+		if (rv == 0 && r->element[0]->type == REDIS_REPLY_STRING)
 			snprintf(c[i].version, sizeof c[i].version, "%s",
-			    replies[i]->str);
-		if (replies[i] != NULL)
-			freeReplyObject(replies[i]);
+			    r->element[0]->str);
+		if (rv == 0 && r->element[1]->type == REDIS_REPLY_STRING)
+			snprintf(c[i].counter, sizeof c[i].counter, "%s",
+			    r->element[1]->str);
+		if (r != NULL)
+			freeReplyObject(r);
 		free(argv[i]);
 	}
 	free(replies);
@@ -166,8 +178,8 @@ static int
 reconcile_try(struct redis_conn *rc, struct gate_check *c, size_t n,
     redisReply **replies)
 {
-	enum { NARGV = 3 + 2 + 2 };
-	const char	***argv, *keys[2], *args[2];
+	enum { NARGV = 3 + 2 + 3 };
+	const char	***argv, *keys[2], *args[3];
 	char		 (*kbuf)[2][64], (*want)[24], (*nk)[16];
 	int		  *argc, rv = 0;
 	size_t		   i;
@@ -185,11 +197,12 @@ reconcile_try(struct redis_conn *rc, struct gate_check *c, size_t n,
 		snprintf(want[i], sizeof want[i], "%" PRId64, c[i].want);
 		args[0] = want[i];
 		args[1] = c[i].version;
+		args[2] = c[i].quiet ? c[i].counter : "*";
 		argv[i] = xcalloc(NARGV, sizeof **argv);
 		argc[i] = NARGV;
 		if (rv == 0)
 			rv = redis_script_argv(rc, &reconcile_script, 2, keys,
-			    2, args, argv[i], nk[i]);
+			    3, args, argv[i], nk[i]);
 	}
 	if (rv == 0)
 		rv = redis_conn_pipeline(rc, (int)n, argc, argv, replies);

@@ -18,7 +18,10 @@
  * every increment also bumps bo:{ev:ID}:avail:v, and the reconcile writes
  * only if that version is what it read before reading the database.
  * Decrements do not bump it: one lost to a reconcile makes the counter
- * high, which is safe.
+ * high, which is safe. Nor should it make a counter high for nothing: a
+ * counter below the database may only show a reservation still in flight,
+ * so it is raised only after a second look, a moment later, finds the
+ * counter unchanged (housekeeping.c).
  *
  * The keys carry no TTL, so maxmemory-policy volatile-lru never evicts them.
  * Every call that fails means "Redis unavailable": use the database.
@@ -63,16 +66,19 @@ int	 gate_forget(struct redis_conn *, int64_t event_id);
 struct gate_check {
 	int64_t		 event_id;
 	char		 version[24];	/* as read before the database */
+	char		 counter[24];	/* likewise ("" when there is none) */
+	bool		 quiet;		/* set only if the counter is unchanged */
 	int64_t		 want;		/* the database's unsold seats */
 	enum { GATE_SAME, GATE_SET, GATE_RACED } result;
 	int64_t		 had;		/* the counter before (-1: none) */
 };
-/* Read the versions of n events in one round trip. 0 or -1. */
+/* Read the version and counter of n events in one round trip. 0 or -1. */
 int	 gate_versions(struct redis_conn *, struct gate_check *, size_t n)
 	    __attribute__((warn_unused_result));
 /*
  * Set each counter to its want, unless its version moved since
- * gate_versions() (GATE_RACED: try again later). One round trip. 0 or -1.
+ * gate_versions() or, for a quiet check, its counter did (GATE_RACED: try
+ * again later). One round trip. 0 or -1.
  */
 int	 gate_reconcile(struct redis_conn *, struct gate_check *, size_t n)
 	    __attribute__((warn_unused_result));
