@@ -68,6 +68,9 @@ static const struct conf_key keys[] = {
 	INT(cache_ttl_s, "300", 1, 86400, 0),
 	INT(idempotency_ttl_s, "86400", 60, 30 * 86400, 0),
 	INT(reconcile_interval_s, "5", 1, 86400, 0),
+	STR(admission_secret, "", CONF_SECRET),
+	INT(admission_ttl_s, "600", 10, 86400, 0),
+	INT(admission_max_uses, "3", 1, 100, 0),
 	BOOL(debug_endpoints, "off", 0),
 };
 
@@ -352,6 +355,12 @@ conf_validate(const struct bo_conf *c, char *err, size_t errlen)
 	}
 	if (*c->mysql_socket == '\0' && *c->mysql_host == '\0') {
 		snprintf(err, errlen, "set mysql_host or mysql_socket");
+		return (-1);
+	}
+	/* An empty secret leaves waiting rooms closed; a short one is weak. */
+	if (*c->admission_secret != '\0' && strlen(c->admission_secret) < 32) {
+		snprintf(err, errlen, "admission_secret must be at least 32 "
+		    "characters (or empty: waiting rooms stay closed)");
 		return (-1);
 	}
 	return (0);

@@ -65,6 +65,9 @@ struct bo_conf {
 	int	 cache_ttl_s;
 	int	 idempotency_ttl_s;
 	int	 reconcile_interval_s;	/* gate counter reconciliation */
+	char	*admission_secret;	/* HMAC key of waiting-room tokens */
+	int	 admission_ttl_s;	/* an admission token's lifetime */
+	int	 admission_max_uses;	/* reservations per admission */
 	bool	 debug_endpoints;	/* test-only routes under /api/_debug */
 };
 

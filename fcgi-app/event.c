@@ -59,8 +59,10 @@ event_from_row(char **row, struct event *ev, int64_t *available)
 	ev->created_ms = strtoll(row[9], NULL, 10);
 	ev->updated_ms = strtoll(row[10], NULL, 10);
 	ev->version = strtoll(row[11], NULL, 10);
+	ev->waiting_room = strcmp(row[12], "0") != 0;
+	ev->admit_per_second = atoi(row[13]);
 	if (available != NULL)
-		*available = strtoll(row[12], NULL, 10);
+		*available = strtoll(row[14], NULL, 10);
 }
 
 static enum lookup

@@ -30,6 +30,8 @@ struct event {
 	int64_t		 created_ms;
 	int64_t		 updated_ms;
 	int64_t		 version;	/* bumped by every committed change */
+	bool		 waiting_room;	/* reservations need an admission */
+	int		 admit_per_second;	/* the waiting room's pace */
 };
 
 void		 event_free(struct event *);
@@ -57,7 +59,7 @@ enum lookup event_lock(struct db *, int64_t id, struct event *,
 	"e.status, " \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', e.created_at) DIV 1000, " \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', e.updated_at) DIV 1000, " \
-	"e.version, " \
+	"e.version, e.waiting_room, e.admit_per_second, " \
 	"(SELECT COALESCE(SUM(i.available), 0) FROM event_inventory i " \
 	"WHERE i.event_id = e.id)"
 

@@ -146,9 +146,11 @@ create_once(struct store *st, struct admin_op *op, const char *txn_id)
 		k = (int)ch->total;
 	time_sql_datetime(ch->date_ms, date, sizeof date);
 	sql = xasprintf("INSERT INTO events (event_name, venue, event_date, "
-	    "total_seats, per_user_limit, max_per_request, shards) VALUES "
-	    "(%s, %s, '%s', %" PRId64 ", %" PRId64 ", %" PRId64 ", %d)", name,
-	    venue, date, ch->total, ch->per_user_limit, ch->max_per_request, k);
+	    "total_seats, per_user_limit, max_per_request, shards, waiting_room,"
+	    " admit_per_second) VALUES (%s, %s, '%s', %" PRId64 ", %" PRId64
+	    ", %" PRId64 ", %d, %d, %" PRId64 ")", name, venue, date, ch->total,
+	    ch->per_user_limit, ch->max_per_request, k, ch->has_room && ch->room,
+	    ch->has_room && ch->room ? ch->admit_per_second : 0);
 	free(name);
 	free(venue);
 	rv = db_begin(st->db) == 0 ? db_exec(st->db, sql) : -1;
@@ -197,6 +199,11 @@ update_sql(int64_t id, const struct event_changes *ch)
 		fprintf(f, ", max_per_request = %" PRId64, ch->max_per_request);
 	if (ch->has_status)
 		fprintf(f, ", status = '%s'", event_status_name(ch->status));
+	if (ch->has_room && ch->room)
+		fprintf(f, ", waiting_room = 1, admit_per_second = %" PRId64,
+		    ch->admit_per_second);
+	else if (ch->has_room)
+		fprintf(f, ", waiting_room = 0");
 	fprintf(f, " WHERE id = %" PRId64, id);
 	fclose(f);
 	return (sql);

@@ -21,7 +21,7 @@ struct store;
 /* Fields to set; has_* says which are present (validated by the caller). */
 struct event_changes {
 	bool		 has_name, has_venue, has_date, has_total, has_limit,
-			 has_max, has_status;
+			 has_max, has_status, has_room;
 	const char	*name;
 	const char	*venue;		/* NULL clears it */
 	int64_t		 date_ms;
@@ -29,6 +29,8 @@ struct event_changes {
 	int64_t		 per_user_limit;
 	int64_t		 max_per_request;
 	int		 status;	/* enum event_status */
+	bool		 room;		/* the waiting room on or off */
+	int64_t		 admit_per_second;	/* when room */
 };
 
 enum admin_outcome {

@@ -61,6 +61,8 @@ event_cache_encode(const struct event *ev)
 	json_object_object_add(o, "s", json_object_new_int(ev->status));
 	json_object_object_add(o, "c", json_object_new_int64(ev->created_ms));
 	json_object_object_add(o, "p", json_object_new_int64(ev->updated_ms));
+	json_object_object_add(o, "w", json_object_new_int(
+	    ev->waiting_room ? ev->admit_per_second : 0));
 	s = xasprintf("%" PRId64 "|%s", ev->version,
 	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
@@ -85,7 +87,7 @@ static bool
 decode_fields(struct json_object *o, struct event *ev)
 {
 	struct json_object	*n, *v;
-	int64_t			 u, m, k, s;
+	int64_t			 u, m, k, s, w;
 
 	if (!get_int(o, "d", 0, INT64_MAX, &ev->date_ms) ||
 	    !get_int(o, "t", 1, 10000000, &ev->total) ||
@@ -95,6 +97,7 @@ decode_fields(struct json_object *o, struct event *ev)
 	    !get_int(o, "s", EVENT_ACTIVE, EVENT_CANCELLED, &s) ||
 	    !get_int(o, "c", 0, INT64_MAX, &ev->created_ms) ||
 	    !get_int(o, "p", 0, INT64_MAX, &ev->updated_ms) ||
+	    !get_int(o, "w", 0, 100000, &w) ||
 	    !json_object_object_get_ex(o, "n", &n) ||
 	    !json_object_is_type(n, json_type_string) ||
 	    !json_object_object_get_ex(o, "v", &v) ||
@@ -104,6 +107,9 @@ decode_fields(struct json_object *o, struct event *ev)
 	ev->max_per_request = (int)m;
 	ev->shards = (int)k;
 	ev->status = (int)s;
+	/* The waiting room's pace, 0 when it is off. */
+	ev->waiting_room = w > 0;
+	ev->admit_per_second = (int)w;
 	ev->name = xstrdup(json_object_get_string(n));
 	ev->venue = v != NULL ? xstrdup(json_object_get_string(v)) : NULL;
 	return (true);

@@ -29,7 +29,7 @@
 struct json_object *
 event_json(const struct event *ev, int64_t available)
 {
-	struct json_object	*o = json_object_new_object();
+	struct json_object	*o = json_object_new_object(), *room;
 	char			 ts[40];
 
 	if (available < 0)
@@ -55,6 +55,12 @@ event_json(const struct event *ev, int64_t available)
 	json_object_object_add(o, "createdAt", json_object_new_string(ts));
 	time_iso8601_ms(ev->updated_ms, ts, sizeof ts);
 	json_object_object_add(o, "updatedAt", json_object_new_string(ts));
+	room = json_object_new_object();
+	json_object_object_add(room, "enabled",
+	    json_object_new_boolean(ev->waiting_room));
+	json_object_object_add(room, "admitPerSecond",
+	    json_object_new_int(ev->waiting_room ? ev->admit_per_second : 0));
+	json_object_object_add(o, "waitingRoom", room);
 	return (o);
 }
 
@@ -194,6 +200,29 @@ handle_events_available(struct app *app, struct request *req,
 	filtered(app, resp, EVENT_AVAILABLE);
 }
 
+/* "waitingRoom": {"enabled": bool, "admitPerSecond": 1..100000}. */
+static void
+read_room(struct json_object *body, struct event_changes *ch,
+    struct fielderrs *fe)
+{
+	struct json_object	*wr, *en;
+
+	if (!json_object_object_get_ex(body, "waitingRoom", &wr) || wr == NULL)
+		return;
+	if (!json_object_is_type(wr, json_type_object) ||
+	    !json_object_object_get_ex(wr, "enabled", &en) ||
+	    !json_object_is_type(en, json_type_boolean)) {
+		fe_add(fe, "waitingRoom", "must be an object with a boolean "
+		    "\"enabled\" and, to turn it on, \"admitPerSecond\"");
+		return;
+	}
+	ch->room = json_object_get_boolean(en);
+	ch->has_room = true;
+	if (ch->room && field_int(wr, "admitPerSecond", 1, 100000, true,
+	    &ch->admit_per_second, fe) != 1)
+		ch->has_room = false;
+}
+
 /* Fields shared by create and update; each one read at most once. */
 static void
 read_changes(struct json_object *body, bool create, struct event_changes *ch,
@@ -229,6 +258,7 @@ read_changes(struct json_object *body, bool create, struct event_changes *ch,
 			    "CANCELLED");
 		ch->has_status = ch->status != -1;
 	}
+	read_room(body, ch, fe);
 	if (create && !ch->has_limit)
 		ch->per_user_limit = 10;
 	if (create && !ch->has_max)

@@ -20,6 +20,7 @@
 #include "redis_lock.h"
 #include "store.h"
 #include "timeutil.h"
+#include "waitroom.h"
 
 #define TICK_MS		1000
 
@@ -84,6 +85,11 @@ housekeeper_main(const struct bo_conf *conf)
 	while (!hk_quit) {
 		held = lease_hold(&st, held, token);
 		now = time_mono_ms();
+		/* Waiting rooms move every tick; only the holder reports them. */
+		if (held)
+			waitroom_advance_all(&st);
+		else
+			metrics_queue_clear(0);
 		if (held && now >= next_pass) {
 			housekeeping_pass(&st);
 			next_pass = now + conf->reconcile_interval_s * 1000;

@@ -76,6 +76,52 @@ metrics_request(size_t route, int status, int64_t us)
 }
 
 #define LOAD(x)	atomic_load_explicit(&(x), memory_order_relaxed)
+#define STORE(x, v)	atomic_store_explicit(&(x), (v), memory_order_relaxed)
+
+void
+metrics_queue(size_t i, int64_t event_id, int64_t serving, int64_t issued)
+{
+	if (metrics == NULL || i >= METRICS_MAX_QUEUES)
+		return;
+	STORE(metrics->queues[i].serving, serving);
+	STORE(metrics->queues[i].issued, issued);
+	STORE(metrics->queues[i].event_id, event_id);
+}
+
+void
+metrics_queue_clear(size_t from)
+{
+	for (; metrics != NULL && from < METRICS_MAX_QUEUES; from++)
+		STORE(metrics->queues[from].event_id, 0);
+}
+
+/* serving, issued and waiting of every reported waiting room. */
+static void
+render_queues(FILE *f)
+{
+	static const char *const names[] = { "serving", "issued", "waiting" };
+	static const char *const helps[] = {
+	    "The highest queue number admitted, by event.",
+	    "Queue numbers handed out, by event.",
+	    "Buyers queued and not yet admitted, by event." };
+	int64_t	id, serving, issued, v;
+	size_t	i, k;
+
+	for (k = 0; k < 3; k++) {
+		fprintf(f, "# HELP boxoffice_queue_%s %s\n# TYPE boxoffice_queue_"
+		    "%s gauge\n", names[k], helps[k], names[k]);
+		for (i = 0; i < METRICS_MAX_QUEUES; i++) {
+			if ((id = LOAD(metrics->queues[i].event_id)) == 0)
+				continue;
+			serving = LOAD(metrics->queues[i].serving);
+			issued = LOAD(metrics->queues[i].issued);
+			v = k == 0 ? serving : k == 1 ? issued :
+			    issued > serving ? issued - serving : 0;
+			fprintf(f, "boxoffice_queue_%s{event=\"%" PRId64 "\"} %"
+			    PRId64 "\n", names[k], id, v);
+		}
+	}
+}
 
 
 static void
@@ -182,6 +228,7 @@ metrics_render(const struct route *routes, size_t nroutes, size_t *len)
 		render_requests(f, routes, nroutes);
 		render_latency(f, routes, nroutes);
 		render_counters(f);
+		render_queues(f);
 	}
 	if (fclose(f) != 0)
 		fatal("metrics_render: out of memory");

@@ -21,6 +21,7 @@ struct route;
 #define METRICS_MAX_ROUTES	32	/* route table size, plus "unmatched" */
 #define METRICS_NSTATUS		16
 #define METRICS_NBUCKETS	13
+#define METRICS_MAX_QUEUES	16	/* waiting rooms reported, by event id */
 
 enum res_outcome {
 	RES_CONFIRMED = 0, RES_INSUFFICIENT, RES_LIMIT, RES_CONFLICT,
@@ -81,6 +82,13 @@ enum res_outcome {
 	    "Housekeeping passes run by this instance.")		\
 	X(housekeeping_leader, GAUGE, "boxoffice_housekeeping_leader",	\
 	    "1 while this instance holds the housekeeping lease.")	\
+	X(queue_joined, COUNTER, "boxoffice_queue_joined_total",	\
+	    "Buyers who joined a waiting room (a second join is not "	\
+	    "counted).")						\
+	X(queue_admitted, COUNTER, "boxoffice_queue_admitted_total",	\
+	    "Admission tokens handed out by waiting rooms.")		\
+	X(queue_refused, COUNTER, "boxoffice_queue_refused_total",	\
+	    "Reservations refused for want of a valid admission token.")\
 	X(workers_alive, GAUGE, "boxoffice_workers_alive",		\
 	    "Workers running now.")					\
 	X(worker_respawns, COUNTER, "boxoffice_worker_respawns_total",	\
@@ -93,6 +101,12 @@ struct metrics {
 	_Atomic uint64_t	reservations[RES_NOUTCOMES];
 	/* Lost COMMIT answers, by what the lookup found (enum txn_lookup). */
 	_Atomic uint64_t	txn_lookups[3];
+	/* Waiting rooms, as the housekeeping lease holder last moved them. */
+	struct {
+		_Atomic int64_t	event_id;	/* 0: slot unused */
+		_Atomic int64_t	serving;
+		_Atomic int64_t	issued;
+	} queues[METRICS_MAX_QUEUES];
 #define METRIC_FIELD(field, type, name, help)	_Atomic int64_t field;
 	METRICS_TABLE(METRIC_FIELD)
 #undef METRIC_FIELD
@@ -114,6 +128,11 @@ extern struct metrics	*metrics;
 
 /* Map the shared page; fatal when the kernel refuses. Call before fork. */
 void	 metrics_init(void);
+/* Waiting room slot i: its event, serving number and numbers handed out. */
+void	 metrics_queue(size_t i, int64_t event_id, int64_t serving,
+	    int64_t issued);
+/* Empty the slots from i on (rooms that closed). */
+void	 metrics_queue_clear(size_t from);
 /* Count one request: route index (n = unmatched), status, duration. */
 void	 metrics_request(size_t route_index, int status, int64_t us);
 /*

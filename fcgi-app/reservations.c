@@ -65,6 +65,7 @@ read_reserve(struct request *req, struct response *resp,
 		fe_add(&fe, "Idempotency-Key", "must be 1 to 128 printable "
 		    "ASCII characters");
 	rq->request_id = req->request_id;
+	rq->admission = request_header(req, "X-Admission-Token");
 	if (fe_respond(&fe, resp)) {
 		json_object_put(*body);
 		return (false);
@@ -132,6 +133,12 @@ reserve_failure(struct app *app, struct response *resp, enum reserve_outcome o,
 		    "A request with this Idempotency-Key is still in progress.",
 		    NULL);
 		resp_header(resp, "Retry-After", "1");
+		break;
+	case RESERVE_ADMISSION_REQUIRED:
+		resp_error(resp, 403, "ADMISSION_REQUIRED", "This event has a "
+		    "waiting room: join its queue and reserve with the admission "
+		    "token you get when your number is served (header "
+		    "X-Admission-Token).", NULL);
 		break;
 	case RESERVE_IDEM_CONFLICT:
 		resp_error(resp, 422, "IDEMPOTENCY_CONFLICT", "This "

@@ -21,6 +21,7 @@
 #include "store.h"
 #include "timeutil.h"
 #include "txn.h"
+#include "waitroom.h"
 #include "xmalloc.h"
 
 #define EVENT_LOCK_TTL_MS	10000	/* longer than a transaction */
@@ -39,6 +40,8 @@ struct attempt_ctx {
 	int				 shards;	/* of the event */
 	bool				 unknown;	/* outcome not learned */
 	bool				 duplicate;	/* a twin has the key */
+	bool				 admitted;	/* a valid admission */
+	int64_t				 admission;	/* its queue number */
 };
 
 /* How the request got past Redis, and what to undo. */
@@ -60,7 +63,7 @@ store_down(struct store *st, struct reserve_result *out)
 /* The cached (or loaded) event may refuse at once; only SQL accepts. */
 static enum reserve_outcome
 precheck(struct store *st, const struct reserve_req *rq,
-    struct reserve_result *out, int *shards)
+    struct reserve_result *out, struct attempt_ctx *c)
 {
 	struct event		ev;
 	enum reserve_outcome	o = RESERVE_OK;
@@ -75,7 +78,10 @@ precheck(struct store *st, const struct reserve_req *rq,
 	case LOOKUP_FOUND:
 		break;
 	}
-	*shards = ev.shards;
+	c->shards = ev.shards;
+	/* Checked whenever a token comes: the transaction has the last word. */
+	c->admitted = rq->admission != NULL && admission_valid(st,
+	    rq->event_id, rq->user, rq->admission, &c->admission);
 	out->per_user_limit = ev.per_user_limit;
 	out->max_per_request = ev.max_per_request;
 	out->event_status = ev.status;
@@ -84,6 +90,8 @@ precheck(struct store *st, const struct reserve_req *rq,
 		o = RESERVE_NOT_ON_SALE;
 	else if (rq->qty > ev.max_per_request)
 		o = RESERVE_TOO_MANY;
+	else if (ev.waiting_room && !c->admitted)
+		o = RESERVE_ADMISSION_REQUIRED;
 	event_free(&ev);
 	return (o);
 }
@@ -173,9 +181,11 @@ admission_end(struct store *st, const struct reserve_req *rq,
  * is the limit), take the seats from one shard.
  */
 static enum attempt
-round_trip_1(struct store *st, const struct reserve_req *rq, int shard,
-    char *alloc, enum reserve_outcome *out, struct reserve_result *res)
+round_trip_1(struct store *st, const struct attempt_ctx *c, int shard,
+    char *alloc, enum reserve_outcome *out)
 {
+	const struct reserve_req	*rq = c->rq;
+	struct reserve_result		*res = c->res;
 	struct db_stmt	 s[4];
 	char		**row, *user = db_quote(rq->user), *take, *sql;
 	enum db_fault	 fault;
@@ -185,8 +195,8 @@ round_trip_1(struct store *st, const struct reserve_req *rq, int shard,
 	take = inventory_take_one_sql(rq->event_id, shard, rq->qty);
 	sql = xasprintf("START TRANSACTION; "
 	    "SELECT status, event_date > UTC_TIMESTAMP(3), max_per_request, "
-	    "per_user_limit FROM events WHERE id = %" PRId64 " LOCK IN SHARE "
-	    "MODE; "
+	    "per_user_limit, waiting_room FROM events WHERE id = %" PRId64
+	    " LOCK IN SHARE MODE; "
 	    "INSERT INTO user_event_tally (event_id, user_id, seats, seat_limit)"
 	    " SELECT id, %s, %" PRId64 ", per_user_limit FROM events WHERE id = %"
 	    PRId64 " ON DUPLICATE KEY UPDATE seats = seats + VALUES(seats); %s",
@@ -205,7 +215,8 @@ round_trip_1(struct store *st, const struct reserve_req *rq, int shard,
 		res->per_user_limit = atoi(row[3]);
 		*out = res->event_status != EVENT_ACTIVE || res->event_past ?
 		    RESERVE_NOT_ON_SALE : rq->qty > res->max_per_request ?
-		    RESERVE_TOO_MANY : RESERVE_OK;
+		    RESERVE_TOO_MANY : strcmp(row[4], "0") != 0 &&
+		    !c->admitted ? RESERVE_ADMISSION_REQUIRED : RESERVE_OK;
 	}
 	db_stmts_free(s, 4);
 	if (s[1].ran && *out != RESERVE_OK) {
@@ -303,7 +314,7 @@ reserve_once(struct store *st, struct attempt_ctx *c, enum reserve_outcome *out)
 	enum inv_result	 inv;
 
 	txn_new_id(txn_id);
-	if ((a = round_trip_1(st, rq, shard, alloc, out, res)) != ATTEMPT_OK)
+	if ((a = round_trip_1(st, c, shard, alloc, out)) != ATTEMPT_OK)
 		return (a);
 	if (alloc[0] == '\0' && (inv = inventory_take(st->db, rq->event_id,
 	    rq->qty, shard, alloc, sizeof alloc, &res->available)) != INV_OK) {
@@ -368,19 +379,23 @@ reserve(struct store *st, const struct reserve_req *rq,
 	enum reserve_outcome	o;
 
 	memset(out, 0, sizeof *out);
-	if ((o = precheck(st, rq, out, &c.shards)) != RESERVE_OK)
+	if ((o = precheck(st, rq, out, &c)) != RESERVE_OK)
 		goto done;
 	o = idem_begin(st, rq, &mark, &out->res);
 	if (o == RESERVE_OK && (o = admit(st, rq, &a, out)) == RESERVE_OK) {
 		o = reserve_txn(st, &c);
 		/* Give back only what is known not to have committed. */
 		admission_end(st, rq, &a, o != RESERVE_OK && !c.unknown);
+		if (o == RESERVE_OK && c.admitted)
+			admission_used(st, rq->event_id, c.admission);
 	}
 	/* A twin with the same key committed first: answer what it got. */
 	if (c.duplicate)
 		o = idem_after_duplicate(st, rq, &out->res);
 	idem_end(st, &mark);
 done:
+	if (o == RESERVE_ADMISSION_REQUIRED)
+		METRIC_INC(queue_refused);
 	METRIC_INC(reservations[o == RESERVE_OK ? RES_CONFIRMED :
 	    o == RESERVE_SOLD_OUT ? RES_INSUFFICIENT : o == RESERVE_LIMIT ?
 	    RES_LIMIT : o == RESERVE_UNAVAILABLE || o == RESERVE_FAILED ?

@@ -31,6 +31,7 @@ struct reserve_req {
 	int64_t		 qty;		/* validated: 1-100 */
 	const char	*idem_key;	/* NULL when none */
 	const char	*request_id;	/* the client's, kept in the audit */
+	const char	*admission;	/* X-Admission-Token, NULL when none */
 };
 
 enum reserve_outcome {
@@ -44,6 +45,7 @@ enum reserve_outcome {
 	RESERVE_SOLD_OUT,	/* result.available seats left */
 	RESERVE_LIMIT,		/* over result.per_user_limit */
 	RESERVE_BUSY,		/* event-lock: another reservation holds it */
+	RESERVE_ADMISSION_REQUIRED,	/* waiting room on, no valid admission */
 	RESERVE_UNAVAILABLE,	/* database unreachable, or outcome unknown */
 	RESERVE_FAILED		/* the database refused; result.detail */
 };

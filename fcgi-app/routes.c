@@ -6,6 +6,7 @@
 #include "admin.h"
 #include "events.h"
 #include "health.h"
+#include "queue.h"
 #include "reservations.h"
 #include "router.h"
 #include "routes.h"
@@ -23,6 +24,10 @@ static const struct route routes[] = {
 	{ "GET", "/api/events/{id}", handle_event_get, "event_get" },
 	{ "PUT", "/api/events/{id}", handle_event_update, "event_update" },
 	{ "DELETE", "/api/events/{id}", handle_event_delete, "event_delete" },
+	{ "POST", "/api/events/{id}/queue", handle_queue_join, "queue_join" },
+	{ "GET", "/api/events/{id}/queue", handle_queue_poll, "queue_poll" },
+	{ "POST", "/api/events/{id}/queue/admission", handle_queue_admission,
+	    "queue_admission" },
 	{ "POST", "/api/reservations", handle_reservation_create,
 	    "reservation_create" },
 	{ "GET", "/api/reservations/{id}", handle_reservation_get,

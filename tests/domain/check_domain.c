@@ -133,7 +133,8 @@ static enum reserve_outcome
 reserve_n(int64_t event_id, const char *user, int64_t qty, const char *key,
     struct reserve_result *r)
 {
-	struct reserve_req	rq = { event_id, user, qty, key, "check-domain" };
+	struct reserve_req	rq = { event_id, user, qty, key, "check-domain",
+				    NULL };
 
 	return (reserve(&st, &rq, r));
 }

@@ -1,0 +1,82 @@
+/*
+ * waitroom.h: the virtual waiting room of an event.
+ *
+ * When an event's waiting room is on, buyers join a FIFO queue and get a
+ * signed ticket with their number; everyone polls the same serving number
+ * (one answer for all, so nginx caches it); once the serving number reaches
+ * theirs they exchange the ticket for an admission token (waitroom_token.h)
+ * that reservations on the event require, for admission_ttl_s and at most
+ * admission_max_uses reservations.
+ *
+ * The queue lives in Redis, under the event's hash tag:
+ *   bo:{ev:ID}:q:seq       the last number handed out
+ *   bo:{ev:ID}:q:users     user -> number (joining twice gives the same)
+ *   bo:{ev:ID}:q:serving   the highest number admitted
+ *   bo:{ev:ID}:q:at        when the serving number last moved (ms)
+ *   bo:{ev:ID}:q:used:N    reservations made with admission N
+ * The serving number moves every second by admit_per_second, on the one
+ * instance holding the housekeeping lease; it never runs more than one
+ * second ahead of the queue, so an empty room admits at once and a crowd
+ * that arrives later still queues. Redis down: joining and admission fail
+ * closed (503); admission tokens already handed out keep working.
+ */
+#ifndef BO_WAITROOM_H
+#define BO_WAITROOM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "waitroom_token.h"
+
+struct store;
+
+enum queue_outcome {
+	QUEUE_OK,
+	QUEUE_NO_EVENT,
+	QUEUE_NO_ROOM,		/* the event's waiting room is off */
+	QUEUE_FORGED,		/* a ticket that is not ours, or another event's */
+	QUEUE_NOT_YET,		/* its number is not served yet */
+	QUEUE_UNAVAILABLE	/* Redis or the database down, or no secret */
+};
+
+struct queue_state {
+	int64_t	serving;		/* the highest number admitted */
+	int64_t	issued;			/* numbers handed out so far */
+	int	admit_per_second;
+	bool	sold_out;
+};
+
+struct queue_join {
+	char	ticket[TOKEN_MAX];
+	int64_t	number;
+	int64_t	serving;
+	int	poll_after_ms;		/* a polite interval for this place */
+};
+
+struct queue_admission {
+	char	token[TOKEN_MAX];
+	int64_t	expires_ms;
+	int	retry_after_s;		/* QUEUE_NOT_YET: when to try again */
+};
+
+enum queue_outcome queue_join(struct store *, int64_t event_id,
+	    const char *user, struct queue_join *);
+enum queue_outcome queue_poll(struct store *, int64_t event_id,
+	    struct queue_state *);
+enum queue_outcome queue_admit(struct store *, int64_t event_id,
+	    const char *ticket, struct queue_admission *);
+
+/*
+ * A reservation's admission: RESERVE may go on when this is true. *number
+ * is the admission's queue number, for admission_used(). Used-up tokens
+ * are refused; with Redis down their count is not known and they pass.
+ */
+bool	 admission_valid(struct store *, int64_t event_id, const char *user,
+	    const char *token, int64_t *number);
+/* After a committed reservation: count it against the admission. */
+void	 admission_used(struct store *, int64_t event_id, int64_t number);
+
+/* Housekeeping, every tick on the lease holder: move every serving number. */
+void	 waitroom_advance_all(struct store *);
+
+#endif
