@@ -34,7 +34,7 @@ failed(struct store *st)
 
 /* START; the row FOR UPDATE. CANCEL_OK when it may be cancelled. */
 static enum cancel_outcome
-lock_row(struct store *st, int64_t id, struct locked_row *lr)
+lock_row(struct store *st, int64_t id, const char *owner, struct locked_row *lr)
 {
 	struct db_res		*res;
 	char			**row, sql[256];
@@ -47,7 +47,9 @@ lock_row(struct store *st, int64_t id, struct locked_row *lr)
 	    id);
 	if ((res = db_query(st->db, sql)) == NULL)
 		return (failed(st));
-	if ((row = db_res_next(res)) == NULL)
+	/* Another user's reservation does not exist, as far as they know. */
+	if ((row = db_res_next(res)) == NULL ||
+	    (owner != NULL && strcmp(row[1], owner) != 0))
 		o = CANCEL_NOT_FOUND;
 	else if (strcmp(row[3], "CANCELLED") == 0)
 		o = CANCEL_ALREADY;
@@ -115,13 +117,13 @@ lookup_txn(struct store *st, const char *txn_id)
 }
 
 static enum attempt
-cancel_once(struct store *st, int64_t id, const char *request_id,
-    struct locked_row *lr, enum cancel_outcome *out)
+cancel_once(struct store *st, int64_t id, const char *owner,
+    const char *request_id, struct locked_row *lr, enum cancel_outcome *out)
 {
 	char	txn_id[TXN_ID_LEN + 1];
 
 	txn_new_id(txn_id);
-	if ((*out = lock_row(st, id, lr)) != CANCEL_OK) {
+	if ((*out = lock_row(st, id, owner, lr)) != CANCEL_OK) {
 		db_rollback(st->db);
 		return (*out == CANCEL_UNAVAILABLE && db_fault_retryable(
 		    db_fault(st->db)) ? ATTEMPT_RETRY : ATTEMPT_FINAL);
@@ -147,8 +149,9 @@ cancel_once(struct store *st, int64_t id, const char *request_id,
 }
 
 enum cancel_outcome
-cancel_reservation(struct store *st, int64_t id, const char *request_id,
-    struct reservation *res, char *detail, size_t detaillen)
+cancel_reservation(struct store *st, int64_t id, const char *owner,
+    const char *request_id, struct reservation *res, char *detail,
+    size_t detaillen)
 {
 	struct locked_row	lr;
 	enum cancel_outcome	out = CANCEL_UNAVAILABLE;
@@ -161,7 +164,7 @@ cancel_reservation(struct store *st, int64_t id, const char *request_id,
 	for (n = 0; n < TXN_ATTEMPTS && a == ATTEMPT_RETRY; n++) {
 		if (n > 0)
 			txn_backoff(n, why);
-		a = cancel_once(st, id, request_id, &lr, &out);
+		a = cancel_once(st, id, owner, request_id, &lr, &out);
 		why = db_fault(st->db);
 	}
 	if (a != ATTEMPT_OK) {

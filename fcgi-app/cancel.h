@@ -25,8 +25,9 @@ enum cancel_outcome {
 	CANCEL_FAILED		/* refused; detail says why (log only) */
 };
 
+/* owner: when not NULL, another user's reservation is CANCEL_NOT_FOUND. */
 enum cancel_outcome cancel_reservation(struct store *, int64_t id,
-	    const char *request_id, struct reservation *res, char *detail,
-	    size_t detaillen);
+	    const char *owner, const char *request_id, struct reservation *res,
+	    char *detail, size_t detaillen);
 
 #endif

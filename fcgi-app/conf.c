@@ -16,6 +16,8 @@ static const char *const level_values[] = {
 	"error", "warn", "info", "debug", NULL
 };
 static const char *const strategy_values[] = { "gate", "event-lock", NULL };
+static const char *const auth_values[] = { "none", "jwt", NULL };
+static const char *const jwt_alg_values[] = { "HS256", "RS256", "ES256", NULL };
 
 #define OFF(f)	offsetof(struct bo_conf, f)
 #define STR(n, d, fl)		{ #n, CONF_STRING, OFF(n), d, 0, 0, NULL, fl }
@@ -68,6 +70,14 @@ static const struct conf_key keys[] = {
 	INT(cache_ttl_s, "300", 1, 86400, 0),
 	INT(idempotency_ttl_s, "86400", 60, 30 * 86400, 0),
 	INT(reconcile_interval_s, "5", 1, 86400, 0),
+	ENUM(auth_mode, "none", auth_values, 0),
+	ENUM(jwt_algorithm, "RS256", jwt_alg_values, 0),
+	STR(jwt_key_file, "", 0),
+	STR(jwt_issuer, "", 0),
+	STR(jwt_audience, "", 0),
+	INT(jwt_leeway_s, "30", 0, 600, 0),
+	INT(rate_limit_per_minute, "100", 0, 1000000, 0),
+	INT(rate_limit_burst, "20", 1, 100000, 0),
 	STR(admission_secret, "", CONF_SECRET),
 	INT(admission_ttl_s, "600", 10, 86400, 0),
 	INT(admission_max_uses, "3", 1, 100, 0),
@@ -355,6 +365,10 @@ conf_validate(const struct bo_conf *c, char *err, size_t errlen)
 	}
 	if (*c->mysql_socket == '\0' && *c->mysql_host == '\0') {
 		snprintf(err, errlen, "set mysql_host or mysql_socket");
+		return (-1);
+	}
+	if (c->auth_mode == AUTH_JWT && *c->jwt_key_file == '\0') {
+		snprintf(err, errlen, "auth_mode = jwt needs jwt_key_file");
 		return (-1);
 	}
 	/* An empty secret leaves waiting rooms closed; a short one is weak. */

@@ -19,6 +19,13 @@ enum reservation_strategy {
 	STRATEGY_EVENT_LOCK	/* the seed's per-event lock, done right */
 };
 
+enum auth_mode {
+	AUTH_NONE = 0,		/* the body's userId is believed (local demos) */
+	AUTH_JWT		/* the user is a verified bearer token's sub */
+};
+
+enum jwt_algorithm { JWT_HS256 = 0, JWT_RS256, JWT_ES256 };
+
 struct bo_conf {
 	char	*path;			/* file loaded, or NULL */
 
@@ -65,6 +72,14 @@ struct bo_conf {
 	int	 cache_ttl_s;
 	int	 idempotency_ttl_s;
 	int	 reconcile_interval_s;	/* gate counter reconciliation */
+	int	 auth_mode;		/* enum auth_mode */
+	int	 jwt_algorithm;		/* enum jwt_algorithm */
+	char	*jwt_key_file;		/* HS256 secret, or the IdP's public key */
+	char	*jwt_issuer;		/* "" accepts any iss */
+	char	*jwt_audience;		/* "" accepts any aud */
+	int	 jwt_leeway_s;		/* on exp and nbf */
+	int	 rate_limit_per_minute;	/* reservations per user; 0 off */
+	int	 rate_limit_burst;	/* the bucket's size */
 	char	*admission_secret;	/* HMAC key of waiting-room tokens */
 	int	 admission_ttl_s;	/* an admission token's lifetime */
 	int	 admission_max_uses;	/* reservations per admission */

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "app.h"
+#include "auth.h"
 #include "queue.h"
 #include "request.h"
 #include "reservation.h"
@@ -46,15 +47,16 @@ queue_failure(struct app *app, struct response *resp, enum queue_outcome o,
 /* The one string field of a small body, or a 400 already answered. */
 static struct json_object *
 string_body(struct request *req, struct response *resp, const char *name,
-    size_t maxlen, bool ascii, const char **out)
+    size_t maxlen, bool required, const char **out)
 {
 	struct json_object	*body;
 	struct fielderrs	 fe;
 
+	*out = NULL;
 	if ((body = body_object(req, resp)) == NULL)
 		return (NULL);
 	fe_init(&fe);
-	field_string(body, name, 1, maxlen, ascii, true, out, &fe);
+	field_string(body, name, 1, maxlen, true, required, out, &fe);
 	if (fe_respond(&fe, resp)) {
 		json_object_put(body);
 		return (NULL);
@@ -69,12 +71,24 @@ handle_queue_join(struct app *app, struct request *req, struct response *resp)
 	struct json_object	*body, *d;
 	struct queue_join	 j;
 	enum queue_outcome	 o;
+	enum caller		 c;
 	const char		*user;
+	char			 who[USER_ID_MAX + 1];
 	int64_t			 id;
 
-	if (!capture_id(req, resp, "id", &id) || (body = string_body(req, resp,
-	    "userId", USER_ID_MAX, true, &user)) == NULL)
+	if ((c = auth_caller(app, req, resp, who)) == CALLER_REFUSED ||
+	    !capture_id(req, resp, "id", &id) || (body = string_body(req, resp,
+	    "userId", USER_ID_MAX, c != CALLER_USER, &user)) == NULL)
 		return;
+	/* With a token, its user queues: a body may only repeat it. */
+	if (c == CALLER_USER && user != NULL && strcmp(user, who) != 0) {
+		resp_error(resp, 403, "FORBIDDEN", "userId is not the user of "
+		    "the bearer token.", NULL);
+		json_object_put(body);
+		return;
+	}
+	if (c == CALLER_USER)
+		user = who;
 	if ((o = queue_join(&app->st, id, user, &j)) == QUEUE_OK) {
 		d = json_object_new_object();
 		json_object_object_add(d, "ticket",

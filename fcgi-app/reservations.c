@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "app.h"
+#include "auth.h"
 #include "cancel.h"
 #include "event.h"
 #include "paging.h"
@@ -45,9 +46,14 @@ reservation_json(const struct reservation *r)
 	return (o);
 }
 
-/* The body of POST /api/reservations; false when a 400 was answered. */
+static bool	same_user(struct response *, const char *, const char **);
+
+/*
+ * The body of POST /api/reservations; false when a 400 or 403 was answered.
+ * With a token, the user is its sub: a body userId may only repeat it.
+ */
 static bool
-read_reserve(struct request *req, struct response *resp,
+read_reserve(struct request *req, struct response *resp, const char *who,
     struct json_object **body, struct reserve_req *rq)
 {
 	struct fielderrs	fe;
@@ -57,8 +63,8 @@ read_reserve(struct request *req, struct response *resp,
 		return (false);
 	fe_init(&fe);
 	field_int(*body, "eventId", 1, INT64_MAX, true, &rq->event_id, &fe);
-	field_string(*body, "userId", 1, USER_ID_MAX, true, true, &rq->user,
-	    &fe);
+	field_string(*body, "userId", 1, USER_ID_MAX, true, who == NULL,
+	    &rq->user, &fe);
 	field_int(*body, "quantity", 1, 100, true, &rq->qty, &fe);
 	rq->idem_key = request_header(req, "Idempotency-Key");
 	if (rq->idem_key != NULL && !printable_ascii(rq->idem_key, 128))
@@ -66,11 +72,26 @@ read_reserve(struct request *req, struct response *resp,
 		    "ASCII characters");
 	rq->request_id = req->request_id;
 	rq->admission = request_header(req, "X-Admission-Token");
-	if (fe_respond(&fe, resp)) {
+	if (fe_respond(&fe, resp) || !same_user(resp, who, &rq->user)) {
 		json_object_put(*body);
 		return (false);
 	}
 	fe_free(&fe);
+	return (true);
+}
+
+/* A token's user stands; a body may only name the same one (else 403). */
+static bool
+same_user(struct response *resp, const char *who, const char **user)
+{
+	if (who == NULL)
+		return (true);
+	if (*user != NULL && strcmp(*user, who) != 0) {
+		resp_error(resp, 403, "FORBIDDEN", "userId is not the user of "
+		    "the bearer token.", NULL);
+		return (false);
+	}
+	*user = who;
 	return (true);
 }
 
@@ -140,6 +161,11 @@ reserve_failure(struct app *app, struct response *resp, enum reserve_outcome o,
 		    "token you get when your number is served (header "
 		    "X-Admission-Token).", NULL);
 		break;
+	case RESERVE_RATE_LIMITED:
+		resp_error(resp, 429, "RATE_LIMITED", "Too many reservations "
+		    "for this user; retry later.", NULL);
+		resp_header(resp, "Retry-After", "%d", r->retry_after_s);
+		break;
 	case RESERVE_IDEM_CONFLICT:
 		resp_error(resp, 422, "IDEMPOTENCY_CONFLICT", "This "
 		    "Idempotency-Key was already used with a different request.",
@@ -164,8 +190,11 @@ handle_reservation_create(struct app *app, struct request *req,
 	struct reserve_req	 rq;
 	struct reserve_result	 r;
 	enum reserve_outcome	 o;
+	enum caller		 c;
+	char			 who[USER_ID_MAX + 1];
 
-	if (!read_reserve(req, resp, &body, &rq))
+	if ((c = auth_caller(app, req, resp, who)) == CALLER_REFUSED ||
+	    !read_reserve(req, resp, c == CALLER_USER ? who : NULL, &body, &rq))
 		return;
 	o = reserve(&app->st, &rq, &r);
 	if (o == RESERVE_OK)
@@ -185,11 +214,19 @@ handle_reservation_get(struct app *app, struct request *req,
     struct response *resp)
 {
 	struct reservation	r;
+	enum caller		c;
+	enum lookup		l;
+	char			who[USER_ID_MAX + 1];
 	int64_t			id;
 
-	if (!capture_id(req, resp, "id", &id))
+	if ((c = auth_caller(app, req, resp, who)) == CALLER_REFUSED ||
+	    !capture_id(req, resp, "id", &id))
 		return;
-	switch (reservation_load(app->st.db, id, &r)) {
+	/* Another user's reservation is not there, as far as they know. */
+	if ((l = reservation_load(app->st.db, id, &r)) == LOOKUP_FOUND &&
+	    !auth_owns(c, who, r.user))
+		l = LOOKUP_NONE;
+	switch (l) {
 	case LOOKUP_ERROR:
 		app_db_failure(app, resp, "reservation lookup failed");
 		break;
@@ -208,13 +245,15 @@ handle_reservation_cancel(struct app *app, struct request *req,
     struct response *resp)
 {
 	struct reservation	r;
-	char			detail[256];
+	enum caller		c;
+	char			detail[256], who[USER_ID_MAX + 1];
 	int64_t			id;
 
-	if (!capture_id(req, resp, "id", &id))
+	if ((c = auth_caller(app, req, resp, who)) == CALLER_REFUSED ||
+	    !capture_id(req, resp, "id", &id))
 		return;
-	switch (cancel_reservation(&app->st, id, req->request_id, &r, detail,
-	    sizeof detail)) {
+	switch (cancel_reservation(&app->st, id, c == CALLER_USER ? who : NULL,
+	    req->request_id, &r, detail, sizeof detail)) {
 	case CANCEL_OK:
 		resp_success(resp, 200, reservation_json(&r),
 		    "Reservation cancelled.");
@@ -236,16 +275,30 @@ handle_reservation_cancel(struct app *app, struct request *req,
 	}
 }
 
+/*
+ * The {userId} of the path, if this caller may see that user: a token's
+ * user sees only themselves (another user is 404, so ids leak nothing).
+ */
 static bool
-user_capture(const struct request *req, struct response *resp,
-    const char **user)
+user_capture(struct app *app, const struct request *req,
+    struct response *resp, const char **user)
 {
+	enum caller	c;
+	char		who[USER_ID_MAX + 1];
+
+	if ((c = auth_caller(app, req, resp, who)) == CALLER_REFUSED)
+		return (false);
 	*user = request_capture(req, "userId");
-	if (*user != NULL && printable_ascii(*user, USER_ID_MAX))
-		return (true);
-	field_error(resp, "userId", "must be 1 to 64 printable ASCII "
-	    "characters");
-	return (false);
+	if (*user == NULL || !printable_ascii(*user, USER_ID_MAX)) {
+		field_error(resp, "userId", "must be 1 to 64 printable ASCII "
+		    "characters");
+		return (false);
+	}
+	if (!auth_owns(c, who, *user)) {
+		resp_error(resp, 404, "NOT_FOUND", "No such user.", NULL);
+		return (false);
+	}
+	return (true);
 }
 
 void
@@ -260,7 +313,7 @@ handle_reservations_by_user(struct app *app, struct request *req,
 	int			 st = -1;
 	size_t			 i;
 
-	if (!user_capture(req, resp, &user))
+	if (!user_capture(app, req, resp, &user))
 		return;
 	fe_init(&fe);
 	page_params(req, &page, &size, &fe);
@@ -290,7 +343,7 @@ handle_user_stats(struct app *app, struct request *req, struct response *resp)
 	struct user_stats	 s;
 	const char		*user;
 
-	if (!user_capture(req, resp, &user))
+	if (!user_capture(app, req, resp, &user))
 		return;
 	if (user_stats_load(app->st.db, user, &s) == -1) {
 		app_db_failure(app, resp, "user statistics failed");

@@ -14,6 +14,7 @@
 #include "inventory.h"
 #include "log.h"
 #include "metrics.h"
+#include "rate_limit.h"
 #include "redis_conn.h"
 #include "redis_gate.h"
 #include "redis_lock.h"
@@ -381,6 +382,10 @@ reserve(struct store *st, const struct reserve_req *rq,
 	memset(out, 0, sizeof *out);
 	if ((o = precheck(st, rq, out, &c)) != RESERVE_OK)
 		goto done;
+	if (!rate_take(st, rq->user, &out->retry_after_s)) {
+		o = RESERVE_RATE_LIMITED;
+		goto done;
+	}
 	o = idem_begin(st, rq, &mark, &out->res);
 	if (o == RESERVE_OK && (o = admit(st, rq, &a, out)) == RESERVE_OK) {
 		o = reserve_txn(st, &c);

@@ -46,6 +46,7 @@ enum reserve_outcome {
 	RESERVE_LIMIT,		/* over result.per_user_limit */
 	RESERVE_BUSY,		/* event-lock: another reservation holds it */
 	RESERVE_ADMISSION_REQUIRED,	/* waiting room on, no valid admission */
+	RESERVE_RATE_LIMITED,	/* the user's bucket is empty; retry_after_s */
 	RESERVE_UNAVAILABLE,	/* database unreachable, or outcome unknown */
 	RESERVE_FAILED		/* the database refused; result.detail */
 };
@@ -57,6 +58,7 @@ struct reserve_result {
 	int			 max_per_request;
 	int			 event_status;	/* enum event_status */
 	bool			 event_past;
+	int			 retry_after_s;	/* RESERVE_RATE_LIMITED */
 	char			 detail[256];	/* for the log, never a client */
 };
 

@@ -303,16 +303,19 @@ START_TEST(test_cancel_returns_seats_once)
 	char			detail[256];
 
 	ck_assert_int_eq(reserve_n(id, "grace", 4, NULL, &r), RESERVE_OK);
-	ck_assert_int_eq(cancel_reservation(&st, r.res.id, "check-domain", &c,
-	    detail, sizeof detail), CANCEL_OK);
+	/* Another user cannot see it, let alone cancel it. */
+	ck_assert_int_eq(cancel_reservation(&st, r.res.id, "mallory",
+	    "check-domain", &c, detail, sizeof detail), CANCEL_NOT_FOUND);
+	ck_assert_int_eq(cancel_reservation(&st, r.res.id, "grace",
+	    "check-domain", &c, detail, sizeof detail), CANCEL_OK);
 	ck_assert_int_eq(c.status, RES_STATUS_CANCELLED);
 	ck_assert_int_ne(c.cancelled_ms, 0);
 	ck_assert_int_eq(unsold(id), 10);
 	ck_assert_int_eq(gate(id), 10);
-	ck_assert_int_eq(cancel_reservation(&st, r.res.id, "check-domain", &c,
-	    detail, sizeof detail), CANCEL_ALREADY);
-	ck_assert_int_eq(cancel_reservation(&st, INT64_MAX, "check-domain", &c,
-	    detail, sizeof detail), CANCEL_NOT_FOUND);
+	ck_assert_int_eq(cancel_reservation(&st, r.res.id, NULL,
+	    "check-domain", &c, detail, sizeof detail), CANCEL_ALREADY);
+	ck_assert_int_eq(cancel_reservation(&st, INT64_MAX, NULL,
+	    "check-domain", &c, detail, sizeof detail), CANCEL_NOT_FOUND);
 	ck_assert_int_eq(unsold(id), 10);
 	ck_assert_int_eq(sql_about("seats", "user_event_tally", id,
 	    " AND user_id = 'grace'"), 0);
