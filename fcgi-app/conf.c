@@ -69,6 +69,7 @@ static const struct conf_key keys[] = {
 	INT(inventory_shards, "8", 1, 64, 0),
 	INT(cache_ttl_s, "300", 1, 86400, 0),
 	INT(idempotency_ttl_s, "86400", 60, 30 * 86400, 0),
+	INT(hold_ttl_s, "900", 1, 86400, 0),
 	INT(reconcile_interval_s, "5", 1, 86400, 0),
 	ENUM(auth_mode, "none", auth_values, 0),
 	ENUM(jwt_algorithm, "RS256", jwt_alg_values, 0),

@@ -71,6 +71,7 @@ struct bo_conf {
 	int	 inventory_shards;	/* shards for new events */
 	int	 cache_ttl_s;
 	int	 idempotency_ttl_s;
+	int	 hold_ttl_s;		/* how long a HELD reservation keeps its seats */
 	int	 reconcile_interval_s;	/* gate counter reconciliation */
 	int	 auth_mode;		/* enum auth_mode */
 	int	 jwt_algorithm;		/* enum jwt_algorithm */

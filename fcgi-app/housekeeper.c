@@ -13,6 +13,7 @@
 #include "child.h"
 #include "conf.h"
 #include "db.h"
+#include "holds.h"
 #include "housekeeping.h"
 #include "log.h"
 #include "metrics.h"
@@ -23,6 +24,7 @@
 #include "waitroom.h"
 
 #define TICK_MS		1000
+#define SWEEP_PER_TICK	500	/* run-out holds expired a second, at most */
 
 static volatile sig_atomic_t	hk_quit;
 
@@ -85,10 +87,17 @@ housekeeper_main(const struct bo_conf *conf)
 	while (!hk_quit) {
 		held = lease_hold(&st, held, token);
 		now = time_mono_ms();
-		/* Waiting rooms move every tick; only the holder reports them. */
-		if (held)
+		/*
+		 * Waiting rooms move and run-out holds give their seats back
+		 * every tick; only the lease holder does it, and reports rooms.
+		 */
+		if (held) {
 			waitroom_advance_all(&st);
-		else
+			if (holds_sweep(&st, 0, SWEEP_PER_TICK,
+			    "hold-sweeper") == -1)
+				log_warn("housekeeping: hold sweep failed: %s",
+				    db_errstr(st.db));
+		} else
 			metrics_queue_clear(0);
 		if (held && now >= next_pass) {
 			housekeeping_pass(&st);

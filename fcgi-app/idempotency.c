@@ -15,12 +15,15 @@
 
 #define INFLIGHT_TTL	"30000"	/* ms: longer than any reservation takes */
 
-/* "eventId|user|qty": what a key stands for. */
+/*
+ * "eventId|user|qty", and "|H" for a hold: what a key stands for. (Keys
+ * stored before holds existed keep their meaning.)
+ */
 static char *
 canonical(const struct reserve_req *rq)
 {
-	return (xasprintf("%" PRId64 "|%s|%" PRId64, rq->event_id, rq->user,
-	    rq->qty));
+	return (xasprintf("%" PRId64 "|%s|%" PRId64 "%s", rq->event_id,
+	    rq->user, rq->qty, rq->hold ? "|H" : ""));
 }
 
 char *

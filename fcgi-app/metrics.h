@@ -89,6 +89,8 @@ enum res_outcome {
 	    "Admission tokens handed out by waiting rooms.")		\
 	X(queue_refused, COUNTER, "boxoffice_queue_refused_total",	\
 	    "Reservations refused for want of a valid admission token.")\
+	X(holds_expired, COUNTER, "boxoffice_holds_expired_total",	\
+	    "Holds that ran out and gave their seats back.")		\
 	X(rate_limited, COUNTER, "boxoffice_rate_limited_total",	\
 	    "Reservations refused by the per-user rate limit (429).")	\
 	X(workers_alive, GAUGE, "boxoffice_workers_alive",		\

@@ -10,12 +10,14 @@
 #include "reservation.h"
 #include "xmalloc.h"
 
-static const char *const status_names[] = { "CONFIRMED", "CANCELLED" };
+static const char *const status_names[] = { "CONFIRMED", "CANCELLED", "HELD",
+    "EXPIRED" };
 
 const char *
 reservation_status_name(int s)
 {
-	return (s == RES_STATUS_CANCELLED ? status_names[1] : status_names[0]);
+	return (s >= 0 && s <= RES_STATUS_EXPIRED ? status_names[s] :
+	    status_names[0]);
 }
 
 int
@@ -23,7 +25,7 @@ reservation_status_parse(const char *s)
 {
 	int	i;
 
-	for (i = 0; i <= RES_STATUS_CANCELLED; i++)
+	for (i = 0; i <= RES_STATUS_EXPIRED; i++)
 		if (strcmp(s, status_names[i]) == 0)
 			return (i);
 	return (-1);
@@ -41,6 +43,9 @@ reservation_from_row(char **row, struct reservation *r)
 	r->created_ms = strtoll(row[5], NULL, 10);
 	r->updated_ms = strtoll(row[6], NULL, 10);
 	r->cancelled_ms = row[7] != NULL ? strtoll(row[7], NULL, 10) : 0;
+	r->expires_ms = row[8] != NULL ? strtoll(row[8], NULL, 10) : 0;
+	snprintf(r->payment_ref, sizeof r->payment_ref, "%s",
+	    row[9] != NULL ? row[9] : "");
 }
 
 enum lookup

@@ -16,7 +16,14 @@
 
 #define USER_ID_MAX	64	/* characters, printable ASCII */
 
-enum reservation_status { RES_STATUS_CONFIRMED = 0, RES_STATUS_CANCELLED };
+enum reservation_status {
+	RES_STATUS_CONFIRMED = 0,
+	RES_STATUS_CANCELLED,
+	RES_STATUS_HELD,	/* seats kept until expires_ms, then EXPIRED */
+	RES_STATUS_EXPIRED	/* a hold that ran out: its seats went back */
+};
+
+#define PAYMENT_REF_MAX	128
 
 struct reservation {
 	int64_t	id;
@@ -27,6 +34,8 @@ struct reservation {
 	int64_t	created_ms;
 	int64_t	updated_ms;
 	int64_t	cancelled_ms;		/* 0 when not cancelled */
+	int64_t	expires_ms;		/* holds: when the seats go back; else 0 */
+	char	payment_ref[PAYMENT_REF_MAX + 1];	/* "" when none */
 };
 
 const char	*reservation_status_name(int);
@@ -38,7 +47,9 @@ int		 reservation_status_parse(const char *);
 	"r.id, r.event_id, r.user_id, r.quantity, r.status, " \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', r.created_at) DIV 1000, " \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', r.updated_at) DIV 1000, " \
-	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', r.cancelled_at) DIV 1000"
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', r.cancelled_at) DIV 1000, " \
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', r.expires_at) DIV 1000, " \
+	"r.payment_ref"
 
 void		 reservation_from_row(char **row, struct reservation *);
 

@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "cancel.h"
 #include "event.h"
+#include "holds.h"
 #include "paging.h"
 #include "request.h"
 #include "reservation.h"
@@ -28,6 +29,8 @@ reservation_json(const struct reservation *r)
 	char			 ts[40];
 
 	json_object_object_add(o, "id", json_object_new_int64(r->id));
+	/* The seed's documented name, beside ours. */
+	json_object_object_add(o, "reservationId", json_object_new_int64(r->id));
 	json_object_object_add(o, "eventId", json_object_new_int64(r->event_id));
 	json_object_object_add(o, "userId", json_object_new_string(r->user));
 	json_object_object_add(o, "quantity", json_object_new_int64(r->quantity));
@@ -35,6 +38,7 @@ reservation_json(const struct reservation *r)
 	    reservation_status_name(r->status)));
 	time_iso8601_ms(r->created_ms, ts, sizeof ts);
 	json_object_object_add(o, "createdAt", json_object_new_string(ts));
+	json_object_object_add(o, "reservedAt", json_object_new_string(ts));
 	time_iso8601_ms(r->updated_ms, ts, sizeof ts);
 	json_object_object_add(o, "updatedAt", json_object_new_string(ts));
 	if (r->cancelled_ms != 0) {
@@ -43,10 +47,33 @@ reservation_json(const struct reservation *r)
 		    json_object_new_string(ts));
 	} else
 		json_object_object_add(o, "cancelledAt", NULL);
+	if (r->expires_ms != 0) {
+		time_iso8601_ms(r->expires_ms, ts, sizeof ts);
+		json_object_object_add(o, "expiresAt", json_object_new_string(ts));
+	} else
+		json_object_object_add(o, "expiresAt", NULL);
+	json_object_object_add(o, "paymentRef", r->payment_ref[0] != '\0' ?
+	    json_object_new_string(r->payment_ref) : NULL);
 	return (o);
 }
 
 static bool	same_user(struct response *, const char *, const char **);
+static void	hold_expired(struct response *);
+
+/* An optional boolean field (false when absent or null). */
+static bool
+field_flag(struct json_object *body, const char *name, struct fielderrs *fe)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(body, name, &v) || v == NULL)
+		return (false);
+	if (!json_object_is_type(v, json_type_boolean)) {
+		fe_add(fe, name, "must be true or false");
+		return (false);
+	}
+	return (json_object_get_boolean(v));
+}
 
 /*
  * The body of POST /api/reservations; false when a 400 or 403 was answered.
@@ -66,6 +93,7 @@ read_reserve(struct request *req, struct response *resp, const char *who,
 	field_string(*body, "userId", 1, USER_ID_MAX, true, who == NULL,
 	    &rq->user, &fe);
 	field_int(*body, "quantity", 1, 100, true, &rq->qty, &fe);
+	rq->hold = field_flag(*body, "hold", &fe);
 	rq->idem_key = request_header(req, "Idempotency-Key");
 	if (rq->idem_key != NULL && !printable_ascii(rq->idem_key, 128))
 		fe_add(&fe, "Idempotency-Key", "must be 1 to 128 printable "
@@ -198,7 +226,8 @@ handle_reservation_create(struct app *app, struct request *req,
 		return;
 	o = reserve(&app->st, &rq, &r);
 	if (o == RESERVE_OK)
-		resp_success(resp, 201, reservation_json(&r.res),
+		resp_success(resp, 201, reservation_json(&r.res), rq.hold ?
+		    "Seats held; confirm before expiresAt." :
 		    "Reservation confirmed.");
 	else if (o == RESERVE_REPLAY) {
 		resp_success(resp, 201, reservation_json(&r.res),
@@ -266,13 +295,90 @@ handle_reservation_cancel(struct app *app, struct request *req,
 		resp_error(resp, 409, "ALREADY_CANCELLED", "The reservation is "
 		    "already cancelled.", NULL);
 		break;
+	case CANCEL_EXPIRED:
+		hold_expired(resp);
+		break;
 	case CANCEL_UNAVAILABLE:
 		app_unavailable(app, resp, "cancel failed", detail);
 		break;
+	case CANCEL_NOTHING:
 	case CANCEL_FAILED:
 		app_internal_error(app, resp, "cancel failed", detail);
 		break;
 	}
+}
+
+static void
+hold_expired(struct response *resp)
+{
+	resp_error(resp, 409, "HOLD_EXPIRED", "The hold ran out before it was "
+	    "confirmed; its seats went back on sale.", NULL);
+}
+
+/* The optional {"paymentRef"} of a confirm; false when a 400 was answered. */
+static bool
+read_confirm(struct request *req, struct response *resp,
+    struct json_object **body, const char **ref)
+{
+	struct fielderrs	fe;
+
+	*body = NULL;
+	*ref = NULL;
+	if (req->body == NULL || req->body_len == 0)
+		return (true);
+	if ((*body = body_object(req, resp)) == NULL)
+		return (false);
+	fe_init(&fe);
+	field_string(*body, "paymentRef", 1, PAYMENT_REF_MAX, true, false, ref,
+	    &fe);
+	if (fe_respond(&fe, resp)) {
+		json_object_put(*body);
+		return (false);
+	}
+	fe_free(&fe);
+	return (true);
+}
+
+void
+handle_reservation_confirm(struct app *app, struct request *req,
+    struct response *resp)
+{
+	struct json_object	*body;
+	struct reservation	 r;
+	enum caller		 c;
+	const char		*ref;
+	char			 detail[256], who[USER_ID_MAX + 1];
+	int64_t			 id;
+
+	if ((c = auth_caller(app, req, resp, who)) == CALLER_REFUSED ||
+	    !capture_id(req, resp, "id", &id) ||
+	    !read_confirm(req, resp, &body, &ref))
+		return;
+	switch (hold_confirm(&app->st, id, c == CALLER_USER ? who : NULL, ref,
+	    req->request_id, &r, detail, sizeof detail)) {
+	case CONFIRM_OK:
+		resp_success(resp, 200, reservation_json(&r),
+		    "Reservation confirmed.");
+		break;
+	case CONFIRM_NOT_FOUND:
+		resp_error(resp, 404, "RESERVATION_NOT_FOUND", "No such "
+		    "reservation.", NULL);
+		break;
+	case CONFIRM_EXPIRED:
+		hold_expired(resp);
+		break;
+	case CONFIRM_CANCELLED:
+		resp_error(resp, 409, "ALREADY_CANCELLED", "The reservation is "
+		    "cancelled.", NULL);
+		break;
+	case CONFIRM_UNAVAILABLE:
+		app_unavailable(app, resp, "confirm failed", detail);
+		break;
+	case CONFIRM_FAILED:
+		app_internal_error(app, resp, "confirm failed", detail);
+		break;
+	}
+	json_object_put(body);
 }
 
 /*
@@ -319,7 +425,8 @@ handle_reservations_by_user(struct app *app, struct request *req,
 	page_params(req, &page, &size, &fe);
 	if ((status = request_query(req, "status")) != NULL &&
 	    (st = reservation_status_parse(status)) == -1)
-		fe_add(&fe, "status", "must be CONFIRMED or CANCELLED");
+		fe_add(&fe, "status", "must be CONFIRMED, HELD, CANCELLED or "
+		    "EXPIRED");
 	if (fe_respond(&fe, resp))
 		return;
 	fe_free(&fe);

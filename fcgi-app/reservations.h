@@ -19,6 +19,9 @@ void	 handle_reservation_get(struct app *, struct request *,
 	    struct response *);
 void	 handle_reservation_cancel(struct app *, struct request *,
 	    struct response *);
+/* POST /api/reservations/{id}/confirm: HELD to CONFIRMED. */
+void	 handle_reservation_confirm(struct app *, struct request *,
+	    struct response *);
 void	 handle_reservations_by_user(struct app *, struct request *,
 	    struct response *);
 void	 handle_user_stats(struct app *, struct request *, struct response *);

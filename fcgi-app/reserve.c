@@ -10,6 +10,7 @@
 #include "db.h"
 #include "event.h"
 #include "event_cache.h"
+#include "holds.h"
 #include "idempotency.h"
 #include "inventory.h"
 #include "log.h"
@@ -26,6 +27,7 @@
 #include "xmalloc.h"
 
 #define EVENT_LOCK_TTL_MS	10000	/* longer than a transaction */
+#define RECLAIM_MAX		20	/* run-out holds expired in the path */
 
 /* One attempt's outcome, before the retry loop judges it. */
 enum attempt {
@@ -245,7 +247,7 @@ round_trip_2(struct store *st, const struct reserve_req *rq, const char *alloc,
     const char *txn_id, struct reservation *r)
 {
 	struct db_stmt	 s[3];
-	char		 now[40], *user = db_quote(rq->user), *sql;
+	char		 now[40], until[40] = "", *user = db_quote(rq->user), *sql;
 	char		*key = db_quote(rq->idem_key), *canon, *hash, *rid;
 	int		 rv;
 
@@ -256,15 +258,23 @@ round_trip_2(struct store *st, const struct reserve_req *rq, const char *alloc,
 	/* The row's timestamps come from here, so the 201 can echo them. */
 	r->created_ms = r->updated_ms = time_real_ms();
 	time_sql_datetime(r->created_ms, now, sizeof now);
+	r->status = rq->hold ? RES_STATUS_HELD : RES_STATUS_CONFIRMED;
+	r->expires_ms = rq->hold ? r->created_ms + st->conf->hold_ttl_s * 1000LL :
+	    0;
+	if (rq->hold)
+		time_sql_datetime(r->expires_ms, until, sizeof until);
 	sql = xasprintf("INSERT INTO reservations (event_id, user_id, quantity,"
 	    " status, shard_alloc, idempotency_key, request_hash, created_at, "
-	    "updated_at) VALUES (%" PRId64 ", %s, %" PRId64 ", 'CONFIRMED', "
-	    "'%s', %s, %s, '%s', '%s'); "
+	    "updated_at, expires_at) VALUES (%" PRId64 ", %s, %" PRId64 ", '%s',"
+	    " '%s', %s, %s, '%s', '%s', %s%s%s); "
 	    "INSERT INTO reservation_audit (reservation_id, event_id, user_id, "
 	    "action, quantity, request_id, txn_id, idempotency_key) VALUES "
-	    "(LAST_INSERT_ID(), %" PRId64 ", %s, 'CREATE', %" PRId64 ", %s, "
-	    "'%s', %s); COMMIT", rq->event_id, user, rq->qty, alloc, key, hash,
-	    now, now, rq->event_id, user, rq->qty, rid, txn_id, key);
+	    "(LAST_INSERT_ID(), %" PRId64 ", %s, '%s', %" PRId64 ", %s, '%s', "
+	    "%s); COMMIT", rq->event_id, user, rq->qty,
+	    reservation_status_name(r->status), alloc, key, hash, now, now,
+	    rq->hold ? "'" : "", rq->hold ? until : "NULL", rq->hold ? "'" : "",
+	    rq->event_id, user, rq->hold ? "HOLD" : "CREATE", rq->qty, rid,
+	    txn_id, key);
 	rv = db_batch(st->db, sql, DB_COMMITS, s, 3);
 	if (s[0].ran)
 		r->id = (int64_t)s[0].insert_id;
@@ -327,7 +337,6 @@ reserve_once(struct store *st, struct attempt_ctx *c, enum reserve_outcome *out)
 	snprintf(res->res.user, sizeof res->res.user, "%s", rq->user);
 	res->res.event_id = rq->event_id;
 	res->res.quantity = rq->qty;
-	res->res.status = RES_STATUS_CONFIRMED;
 	if (round_trip_2(st, rq, alloc, txn_id, &res->res) == 0)
 		return (ATTEMPT_OK);
 	if (db_fault(st->db) == DB_AMBIGUOUS) {
@@ -358,6 +367,7 @@ reserve_txn(struct store *st, struct attempt_ctx *c)
 	enum reserve_outcome	out = RESERVE_UNAVAILABLE;
 	enum attempt		a = ATTEMPT_RETRY;
 	enum db_fault		why = DB_OK;
+	bool			reclaimed = false;
 	int			n;
 
 	for (n = 0; n < TXN_ATTEMPTS && a == ATTEMPT_RETRY; n++) {
@@ -366,6 +376,15 @@ reserve_txn(struct store *st, struct attempt_ctx *c)
 		out = RESERVE_OK;
 		a = reserve_once(st, c, &out);
 		why = db_fault(st->db);
+		/* Sold out, unless holds ran out: reclaim them, try once more. */
+		if (out == RESERVE_SOLD_OUT && !reclaimed) {
+			reclaimed = true;
+			if (holds_sweep(st, c->rq->event_id, RECLAIM_MAX,
+			    "lazy-reclaim") > 0) {
+				a = ATTEMPT_RETRY;
+				why = DB_LOST;
+			}
+		}
 	}
 	return (a == ATTEMPT_OK ? RESERVE_OK : out);
 }

@@ -32,6 +32,7 @@ struct reserve_req {
 	const char	*idem_key;	/* NULL when none */
 	const char	*request_id;	/* the client's, kept in the audit */
 	const char	*admission;	/* X-Admission-Token, NULL when none */
+	bool		 hold;		/* HELD for hold_ttl_s, not CONFIRMED */
 };
 
 enum reserve_outcome {

@@ -32,6 +32,8 @@ static const struct route routes[] = {
 	    "reservation_create" },
 	{ "GET", "/api/reservations/{id}", handle_reservation_get,
 	    "reservation_get" },
+	{ "POST", "/api/reservations/{id}/confirm", handle_reservation_confirm,
+	    "reservation_confirm" },
 	{ "DELETE", "/api/reservations/{id}", handle_reservation_cancel,
 	    "reservation_cancel" },
 	{ "GET", "/api/reservations/user/{userId}",

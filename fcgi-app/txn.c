@@ -4,8 +4,12 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <stdio.h>
+
+#include "db.h"
 #include "metrics.h"
 #include "random_hex.h"
+#include "store.h"
 #include "txn.h"
 
 void
@@ -33,4 +37,54 @@ void
 txn_count_lookup(enum txn_lookup l)
 {
 	METRIC_INC(txn_lookups[l]);
+}
+
+/* Did the attempt with this txn id commit? */
+static enum txn_lookup
+lookup(struct store *st, const char *table, const char *txn_id)
+{
+	struct db_res	*res;
+	char		 sql[160];
+	enum txn_lookup	 l = TXN_UNKNOWN;
+
+	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE txn_id = '%s'", table,
+	    txn_id);
+	if ((res = db_query(st->db, sql)) != NULL) {
+		l = db_res_count(res) > 0 ? TXN_COMMITTED : TXN_NOT_COMMITTED;
+		db_res_free(res);
+	}
+	txn_count_lookup(l);
+	return (l);
+}
+
+enum txn_result
+txn_run(struct store *st, const struct txn_job *job)
+{
+	char		txn_id[TXN_ID_LEN + 1];
+	enum txn_step	step = STEP_AGAIN;
+	enum db_fault	why = DB_OK;
+	int		n;
+
+	for (n = 0; n < TXN_ATTEMPTS && step == STEP_AGAIN; n++) {
+		if (n > 0)
+			txn_backoff(n, why);
+		txn_new_id(txn_id);
+		if ((step = job->once(st, job->ctx, txn_id)) == STEP_AGAIN)
+			why = db_fault(st->db);
+		if (step != STEP_LOST_COMMIT)
+			continue;
+		switch (lookup(st, job->audit_table, txn_id)) {
+		case TXN_COMMITTED:
+			step = STEP_COMMITTED;
+			break;
+		case TXN_NOT_COMMITTED:
+			step = STEP_AGAIN;
+			why = DB_LOST;
+			break;
+		case TXN_UNKNOWN:
+			return (TXN_LOST);
+		}
+	}
+	return (step == STEP_COMMITTED ? TXN_DONE : step == STEP_STOP ?
+	    TXN_STOPPED : TXN_GAVE_UP);
 }

@@ -31,4 +31,35 @@ void	 txn_backoff(int attempt, enum db_fault why);
 enum txn_lookup { TXN_COMMITTED, TXN_NOT_COMMITTED, TXN_UNKNOWN };
 void	 txn_count_lookup(enum txn_lookup);
 
+struct store;
+
+/* What one attempt did. */
+enum txn_step {
+	STEP_COMMITTED,		/* done */
+	STEP_AGAIN,		/* rolled back; may run again (db_fault says) */
+	STEP_STOP,		/* rolled back for good; the job's ctx says why */
+	STEP_LOST_COMMIT	/* COMMIT sent, its answer lost */
+};
+
+/* A transaction that writes its txn id into audit_table in the same txn. */
+struct txn_job {
+	enum txn_step	(*once)(struct store *, void *ctx, const char *txn_id);
+	void		*ctx;
+	const char	*audit_table;
+};
+
+enum txn_result {
+	TXN_DONE,		/* committed (perhaps learned by the lookup) */
+	TXN_STOPPED,		/* once() stopped it */
+	TXN_GAVE_UP,		/* every attempt failed; db_fault() says why */
+	TXN_LOST		/* a lost COMMIT whose outcome could not be learned */
+};
+
+/*
+ * Run job->once up to TXN_ATTEMPTS times, a fresh txn id each time, with
+ * backoff; after STEP_LOST_COMMIT look the txn id up (the query fences the
+ * lost session first): committed is TXN_DONE, not committed runs again.
+ */
+enum txn_result txn_run(struct store *, const struct txn_job *);
+
 #endif

@@ -22,6 +22,8 @@
 #include "db.h"
 #include "event.h"
 #include "event_admin.h"
+#include "holds.h"
+#include "housekeeping.h"
 #include "inventory.h"
 #include "redis_conn.h"
 #include "reserve.h"
@@ -134,9 +136,59 @@ reserve_n(int64_t event_id, const char *user, int64_t qty, const char *key,
     struct reserve_result *r)
 {
 	struct reserve_req	rq = { event_id, user, qty, key, "check-domain",
-				    NULL };
+				    NULL, false };
 
 	return (reserve(&st, &rq, r));
+}
+
+static enum reserve_outcome
+hold_n(int64_t event_id, const char *user, int64_t qty, struct reserve_result *r)
+{
+	struct reserve_req	rq = { event_id, user, qty, NULL, "check-domain",
+				    NULL, true };
+
+	return (reserve(&st, &rq, r));
+}
+
+/* Make every hold of the event run out now, by the database's clock. */
+static void
+run_out(int64_t id)
+{
+	char	sql[200];
+
+	snprintf(sql, sizeof sql, "UPDATE reservations SET expires_at = "
+	    "UTC_TIMESTAMP(3) - INTERVAL 1 SECOND WHERE event_id = %" PRId64
+	    " AND status = 'HELD'", id);
+	ck_assert_int_eq(db_exec(st.db, sql), 0);
+}
+
+/*
+ * Take the housekeeping lease for a while, so the stack's own sweeper keeps
+ * out of a test that must see who expires what.
+ */
+static void
+hold_the_lease(bool take)
+{
+	redisReply	*r;
+
+	r = take ? redis_conn_commandf(st.redis, "SET %s check-domain PX 20000",
+	    LEASE_KEY) : redis_conn_commandf(st.redis, "DEL %s", LEASE_KEY);
+	ck_assert_ptr_nonnull(r);
+	freeReplyObject(r);
+	/* The housekeeper notices at its next renewal, within a second. */
+	if (take)
+		sleep(2);
+}
+
+static int64_t
+audits(int64_t id, const char *action, const char *who)
+{
+	char	and[128];
+
+	snprintf(and, sizeof and, " AND action = '%s'%s%s%s", action,
+	    who != NULL ? " AND request_id = '" : "", who != NULL ? who : "",
+	    who != NULL ? "'" : "");
+	return (sql_about("COUNT(*)", "reservation_audit", id, and));
 }
 
 /* ---- inventory */
@@ -322,6 +374,117 @@ START_TEST(test_cancel_returns_seats_once)
 }
 END_TEST
 
+/* ---- holds */
+
+START_TEST(test_hold_then_confirm)
+{
+	struct reserve_result	r;
+	struct reservation	c;
+	int64_t			id = new_event(10, 3);
+	char			detail[256];
+
+	ck_assert_int_eq(hold_n(id, "henry", 2, &r), RESERVE_OK);
+	ck_assert_int_eq(r.res.status, RES_STATUS_HELD);
+	ck_assert_int_gt(r.res.expires_ms, time_real_ms());
+	ck_assert_int_eq(unsold(id), 8);
+	/* Held seats count against the per-user limit. */
+	ck_assert_int_eq(reserve_n(id, "henry", 2, NULL, &r), RESERVE_LIMIT);
+	ck_assert_int_eq(hold_confirm(&st, r.res.id - 0, "mallory", "pay-1",
+	    "check-domain", &c, detail, sizeof detail), CONFIRM_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(test_run_out_hold_cannot_be_confirmed)
+{
+	struct reserve_result	r;
+	struct reservation	c;
+	int64_t			id = new_event(10, 10);
+	char			detail[256];
+
+	ck_assert_int_eq(hold_n(id, "iris", 4, &r), RESERVE_OK);
+	ck_assert_int_eq(hold_confirm(&st, r.res.id, NULL, "pay-2",
+	    "check-domain", &c, detail, sizeof detail), CONFIRM_OK);
+	ck_assert_int_eq(c.status, RES_STATUS_CONFIRMED);
+	ck_assert_str_eq(c.payment_ref, "pay-2");
+	ck_assert_int_eq(hold_n(id, "iris", 2, &r), RESERVE_OK);
+	run_out(id);
+	ck_assert_int_eq(hold_confirm(&st, r.res.id, NULL, NULL, "check-domain",
+	    &c, detail, sizeof detail), CONFIRM_EXPIRED);
+	/* The confirm that found it run out gave the seats back, once. */
+	ck_assert_int_eq(unsold(id), 6);
+	ck_assert_int_eq(audits(id, "EXPIRE", NULL), 1);
+	ck_assert_int_eq(hold_confirm(&st, r.res.id, NULL, NULL, "check-domain",
+	    &c, detail, sizeof detail), CONFIRM_EXPIRED);
+	ck_assert_int_eq(unsold(id), 6);
+}
+END_TEST
+
+START_TEST(test_lazy_reclaim_in_the_reservation_path)
+{
+	struct reserve_result	r;
+	struct redis_conn	*redis = st.redis;
+	int64_t			id = new_event(5, 10);
+	int			port = conf.redis_port;
+
+	hold_the_lease(true);
+	ck_assert_int_eq(hold_n(id, "jack", 5, &r), RESERVE_OK);
+	run_out(id);
+	/* The gate still says 0 until a sweep: sold out at once. */
+	ck_assert_int_eq(reserve_n(id, "kate", 5, NULL, &r), RESERVE_SOLD_OUT);
+	ck_assert_int_eq(audits(id, "EXPIRE", NULL), 0);
+	/* Without Redis the request reaches the database, which finds the
+	 * run-out hold, gives its seats back and sells them. */
+	conf.redis_port = 1;
+	st.redis = redis_conn_new(&conf);
+	ck_assert_int_eq(reserve_n(id, "kate", 5, NULL, &r), RESERVE_OK);
+	redis_conn_free(st.redis);
+	st.redis = redis;
+	conf.redis_port = port;
+	ck_assert_int_eq(audits(id, "EXPIRE", "lazy-reclaim"), 1);
+	ck_assert_int_eq(unsold(id), 0);
+	hold_the_lease(false);
+}
+END_TEST
+
+/* Two sweepers at once over the same run-out holds: each hold once. */
+START_TEST(test_two_sweepers_return_seats_once)
+{
+	struct reserve_result	r;
+	int64_t			id = new_event(40, 40);
+	int			i, status, total = 0;
+	pid_t			kids[2];
+	char			user[32];
+
+	hold_the_lease(true);
+	for (i = 0; i < 10; i++) {
+		snprintf(user, sizeof user, "sweep-%d", i);
+		ck_assert_int_eq(hold_n(id, user, 3, &r), RESERVE_OK);
+	}
+	run_out(id);
+	db_free(st.db);
+	redis_conn_free(st.redis);
+	for (i = 0; i < 2; i++)
+		if ((kids[i] = fork()) == 0) {
+			st.db = db_new(&conf);
+			st.redis = redis_conn_new(&conf);
+			_exit(holds_sweep(&st, id, 100, "two-sweepers"));
+		}
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
+		ck_assert(WIFEXITED(status));
+		total += WEXITSTATUS(status);
+	}
+	st.db = db_new(&conf);
+	st.redis = redis_conn_new(&conf);
+	ck_assert_int_eq(total, 10);
+	ck_assert_int_eq(audits(id, "EXPIRE", NULL), 10);
+	ck_assert_int_eq(unsold(id), 40);
+	ck_assert_int_eq(sql_about("COALESCE(SUM(seats), 0)", "user_event_tally",
+	    id, ""), 0);
+	hold_the_lease(false);
+}
+END_TEST
+
 /*
  * Four processes take more seats than any one shard holds, at once: every
  * one locks the shards in ascending order, so none deadlocks for good (a
@@ -393,6 +556,10 @@ domain_suite(void)
 	tcase_add_test(res, test_idempotency_replay_and_conflict);
 	tcase_add_test(res, test_cancel_returns_seats_once);
 	tcase_add_test(res, test_concurrent_multi_shard_takes);
+	tcase_add_test(res, test_hold_then_confirm);
+	tcase_add_test(res, test_run_out_hold_cannot_be_confirmed);
+	tcase_add_test(res, test_lazy_reclaim_in_the_reservation_path);
+	tcase_add_test(res, test_two_sweepers_return_seats_once);
 	suite_add_tcase(s, res);
 	return (s);
 }

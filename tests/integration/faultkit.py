@@ -330,10 +330,11 @@ def check_invariants(api, ledger, event_id, total=None):
     assert sold + held == total, f"event {eid}: sold {sold} + SUM(shards) {held} != total {total}"
     # every tally equals its user's CONFIRMED seats
     rows = api.sql(f"SELECT t.user_id, t.seats, COALESCE((SELECT SUM(r.quantity) FROM reservations r "
-                   f"WHERE r.event_id = t.event_id AND r.user_id = t.user_id AND r.status = 'CONFIRMED'), 0) "
+                   f"WHERE r.event_id = t.event_id AND r.user_id = t.user_id AND r.status IN ('CONFIRMED', "
+                   f"'HELD')), 0) "
                    f"FROM user_event_tally t WHERE t.event_id = {eid}")
     for user, seats, confirmed in rows:
-        assert int(seats) == int(confirmed), f"event {eid}: tally of {user!r} is {seats}, CONFIRMED seats {confirmed}"
+        assert int(seats) == int(confirmed), f"event {eid}: tally of {user!r} is {seats}, CONFIRMED+HELD seats {confirmed}"
     orphans = api.sql_value(f"SELECT COUNT(*) FROM reservations r WHERE r.event_id = {eid} AND r.status = "
                             f"'CONFIRMED' AND NOT EXISTS (SELECT 1 FROM user_event_tally t WHERE "
                             f"t.event_id = r.event_id AND t.user_id = r.user_id)")

@@ -385,9 +385,9 @@ class Api:
         return r.stdout.rstrip("\n")
 
     def sold(self, event_id):
-        """Seats in CONFIRMED reservations, from SQL."""
+        """Seats taken, from SQL: in CONFIRMED reservations and in holds not yet given back."""
         v = self.sql_value(f"SELECT COALESCE(SUM(quantity),0) FROM reservations "
-                           f"WHERE event_id={int(event_id)} AND status='CONFIRMED'")
+                           f"WHERE event_id={int(event_id)} AND status IN ('CONFIRMED', 'HELD')")
         return int(v or 0)
 
     def inventory(self, event_id):
