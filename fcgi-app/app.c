@@ -91,6 +91,21 @@ app_unavailable(struct app *app, struct response *resp, const char *what,
 }
 
 void
+app_outcome_unknown(struct app *app, struct response *resp, const char *what,
+    const char *detail)
+{
+	struct json_object	*d = json_object_new_object();
+
+	log_failure(app, what, detail, 503);
+	json_object_object_add(d, "outcome", json_object_new_string("unknown"));
+	resp_error(resp, 503, "SERVICE_UNAVAILABLE", "The database failed "
+	    "while this request was being committed; it may have succeeded. "
+	    "Send it again with the same Idempotency-Key, or list your "
+	    "reservations, to find out.", d);
+	resp_header(resp, "Retry-After", "1");
+}
+
+void
 app_db_failure(struct app *app, struct response *resp, const char *what)
 {
 	if (db_fault_unavailable(db_fault(app->st.db)))

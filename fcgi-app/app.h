@@ -40,6 +40,13 @@ void	 app_internal_error(struct app *, struct response *, const char *what,
 /* Answer 503 SERVICE_UNAVAILABLE with Retry-After, and log the detail. */
 void	 app_unavailable(struct app *, struct response *, const char *what,
 	    const char *detail);
+/*
+ * The same 503, for a write whose COMMIT answer was lost and could not be
+ * learned: details.outcome = "unknown" tells the client it may have
+ * happened, and how to find out.
+ */
+void	 app_outcome_unknown(struct app *, struct response *, const char *what,
+	    const char *detail);
 
 /*
  * A database failure: 503 SERVICE_UNAVAILABLE when the database could not

@@ -150,6 +150,7 @@ static enum cancel_outcome
 release(struct store *st, struct release *r, char *detail, size_t detaillen)
 {
 	struct txn_job	job = { release_once, r, "reservation_audit" };
+	char		pool[CLASS_CODE_MAX + 1];
 
 	detail[0] = '\0';
 	switch (txn_run(st, &job)) {
@@ -167,7 +168,8 @@ release(struct store *st, struct release *r, char *detail, size_t detaillen)
 		return (failed(st) == CANCEL_FAILED ? CANCEL_FAILED :
 		    CANCEL_UNAVAILABLE);
 	}
-	if (gate_adjust(st->redis, r->event_id, r->qty) == -1)
+	inventory_alloc_pool(r->alloc, pool);
+	if (gate_adjust(st->redis, r->event_id, pool, r->qty) == -1)
 		log_debug("gate counter not adjusted after a release: %s",
 		    redis_conn_errstr(st->redis));
 	return (CANCEL_OK);

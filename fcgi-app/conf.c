@@ -55,6 +55,7 @@ static const struct conf_key keys[] = {
 	INT(mysql_connect_timeout_s, "2", 1, 60, 0),
 	INT(mysql_read_timeout_s, "5", 1, 600, 0),
 	INT(mysql_write_timeout_s, "5", 1, 600, 0),
+	INT(txn_lookup_wait_ms, "5000", 0, 120000, 0),
 
 	STR(redis_host, "127.0.0.1", 0),
 	INT(redis_port, "6379", 1, 65535, 0),
@@ -70,6 +71,7 @@ static const struct conf_key keys[] = {
 	INT(cache_ttl_s, "300", 1, 86400, 0),
 	INT(idempotency_ttl_s, "86400", 60, 30 * 86400, 0),
 	INT(hold_ttl_s, "900", 1, 86400, 0),
+	STR(default_currency, "KRW", 0),
 	INT(reconcile_interval_s, "5", 1, 86400, 0),
 	ENUM(auth_mode, "none", auth_values, 0),
 	ENUM(jwt_algorithm, "RS256", jwt_alg_values, 0),
@@ -366,6 +368,12 @@ conf_validate(const struct bo_conf *c, char *err, size_t errlen)
 	}
 	if (*c->mysql_socket == '\0' && *c->mysql_host == '\0') {
 		snprintf(err, errlen, "set mysql_host or mysql_socket");
+		return (-1);
+	}
+	if (strlen(c->default_currency) != 3 || strspn(c->default_currency,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3) {
+		snprintf(err, errlen, "default_currency must be an ISO 4217 "
+		    "code such as KRW");
 		return (-1);
 	}
 	if (c->auth_mode == AUTH_JWT && *c->jwt_key_file == '\0') {

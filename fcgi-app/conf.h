@@ -55,6 +55,7 @@ struct bo_conf {
 	int	 mysql_connect_timeout_s;
 	int	 mysql_read_timeout_s;
 	int	 mysql_write_timeout_s;
+	int	 txn_lookup_wait_ms;	/* keep asking a lost COMMIT's outcome */
 
 	/* Redis. */
 	char	*redis_host;
@@ -72,6 +73,7 @@ struct bo_conf {
 	int	 cache_ttl_s;
 	int	 idempotency_ttl_s;
 	int	 hold_ttl_s;		/* how long a HELD reservation keeps its seats */
+	char	*default_currency;	/* of seat classes created without one */
 	int	 reconcile_interval_s;	/* gate counter reconciliation */
 	int	 auth_mode;		/* enum auth_mode */
 	int	 jwt_algorithm;		/* enum jwt_algorithm */

@@ -1,6 +1,7 @@
 /* db.c: the per-worker MariaDB connection. */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -412,6 +413,27 @@ db_query(struct db *db, const char *sql)
 	r = xmalloc(sizeof *r);
 	r->res = res;
 	db_ok(db);
+	return (r);
+}
+
+struct db_res *
+db_query_ids(struct db *db, const char *head, const int64_t *ids, size_t n,
+    const char *tail)
+{
+	struct db_res	*r;
+	char		*sql;
+	size_t		 len, i;
+	FILE		*f;
+
+	if ((f = open_memstream(&sql, &len)) == NULL)
+		fatal("open_memstream failed");
+	fprintf(f, "%s(", head);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s%" PRId64, i > 0 ? ", " : "", ids[i]);
+	fprintf(f, ")%s", tail);
+	fclose(f);
+	r = db_query(db, sql);
+	free(sql);
 	return (r);
 }
 

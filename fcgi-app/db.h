@@ -94,6 +94,10 @@ uint64_t	 db_insert_id(const struct db *);
 /* A query's whole result, or NULL on failure. */
 struct db_res	*db_query(struct db *, const char *sql)
 		    __attribute__((warn_unused_result));
+/* db_query of "<head>(id, id, ...)<tail>", a batch read by key; n > 0. */
+struct db_res	*db_query_ids(struct db *, const char *head,
+		    const int64_t *ids, size_t n, const char *tail)
+		    __attribute__((warn_unused_result));
 /*
  * Several statements separated by ';' in one round trip. The server stops
  * at the first that fails. st[0..n-1] describe each one (ran is false from

@@ -8,6 +8,7 @@
 
 #include "db.h"
 #include "event.h"
+#include "log.h"
 #include "xmalloc.h"
 
 static const char *const status_names[] = { "ACTIVE", "CLOSED", "CANCELLED" };
@@ -40,7 +41,37 @@ event_free(struct event *ev)
 {
 	free(ev->name);
 	free(ev->venue);
+	free(ev->venue_address);
 	memset(ev, 0, sizeof *ev);
+}
+
+const struct seat_class *
+event_class(const struct event *ev, const char *code)
+{
+	int	i;
+
+	for (i = 0; i < ev->nclasses; i++)
+		if (strcmp(ev->classes[i].code, code) == 0)
+			return (&ev->classes[i]);
+	return (NULL);
+}
+
+const char *
+class_pool(const struct seat_class *c)
+{
+	return (c->own_seats >= 0 ? c->code : "");
+}
+
+int64_t
+event_common_seats(const struct event *ev)
+{
+	int64_t	own = 0;
+	int	i;
+
+	for (i = 0; i < ev->nclasses; i++)
+		if (ev->classes[i].own_seats > 0)
+			own += ev->classes[i].own_seats;
+	return (ev->total - own);
 }
 
 void
@@ -50,6 +81,11 @@ event_from_row(char **row, struct event *ev, int64_t *available)
 	ev->id = strtoll(row[0], NULL, 10);
 	ev->name = xstrdup(row[1]);
 	ev->venue = row[2] != NULL ? xstrdup(row[2]) : NULL;
+	ev->venue_address = row[3] != NULL ? xstrdup(row[3]) : NULL;
+	ev->venue_capacity = row[4] != NULL ? strtoll(row[4], NULL, 10) : -1;
+	snprintf(ev->currency, sizeof ev->currency, "%s",
+	    row[5] != NULL ? row[5] : "");
+	row += 3;	/* the rest as before the venue details came */
 	ev->date_ms = strtoll(row[3], NULL, 10);
 	ev->total = strtoll(row[4], NULL, 10);
 	ev->per_user_limit = atoi(row[5]);
@@ -71,7 +107,7 @@ load(struct db *db, int64_t id, struct event *ev, int64_t *available,
 {
 	struct db_res	*res;
 	char		**row, sql[1024];
-	enum lookup found = LOOKUP_NONE;
+	enum lookup	 found = LOOKUP_NONE;
 
 	snprintf(sql, sizeof sql, "SELECT " EVENT_COLUMNS " FROM events e "
 	    "WHERE e.id = %" PRId64 "%s", id, suffix);
@@ -82,6 +118,10 @@ load(struct db *db, int64_t id, struct event *ev, int64_t *available,
 		found = LOOKUP_FOUND;
 	}
 	db_res_free(res);
+	if (found == LOOKUP_FOUND && event_classes_load(db, ev, 1) == -1) {
+		event_free(ev);
+		return (LOOKUP_ERROR);
+	}
 	return (found);
 }
 
@@ -95,6 +135,86 @@ enum lookup
 event_lock(struct db *db, int64_t id, struct event *ev, int64_t *available)
 {
 	return (load(db, id, ev, available, " FOR UPDATE"));
+}
+
+int
+event_classes_load(struct db *db, struct event *evs, size_t n)
+{
+	struct db_res		*res;
+	struct seat_class	*c;
+	char			**row;
+	size_t			 i;
+	int64_t			 id, *ids;
+
+	if (n == 0)
+		return (0);
+	ids = xcalloc(n, sizeof *ids);
+	for (i = 0; i < n; i++) {
+		ids[i] = evs[i].id;
+		evs[i].nclasses = 0;
+	}
+	res = db_query_ids(db, "SELECT event_id, code, price, own_seats, "
+	    "shards FROM event_classes WHERE event_id IN ", ids, n,
+	    " ORDER BY event_id, position");
+	free(ids);
+	if (res == NULL)
+		return (-1);
+	while ((row = db_res_next(res)) != NULL) {
+		id = strtoll(row[0], NULL, 10);
+		for (i = 0; i < n; i++) {
+			if (evs[i].id != id ||
+			    evs[i].nclasses == EVENT_MAX_CLASSES)
+				continue;
+			c = &evs[i].classes[evs[i].nclasses++];
+			snprintf(c->code, sizeof c->code, "%s", row[1]);
+			c->price = strtoll(row[2], NULL, 10);
+			c->own_seats = row[3] != NULL ? strtoll(row[3], NULL,
+			    10) : -1;
+			c->shards = row[4] != NULL ? atoi(row[4]) : 0;
+		}
+	}
+	db_res_free(res);
+	return (0);
+}
+
+int
+event_pools_load(struct db *db, struct event *evs, size_t n)
+{
+	struct db_res	*res;
+	struct event	*ev;
+	char		**row;
+	size_t		 i, asked = 0;
+	int64_t		 id, *ids;
+
+	ids = xcalloc(n + 1, sizeof *ids);
+	for (i = 0; i < n; i++) {
+		evs[i].npools = 0;
+		if (evs[i].nclasses > 0)
+			ids[asked++] = evs[i].id;
+	}
+	res = asked > 0 ? db_query_ids(db, "SELECT event_id, class_code, "
+	    "SUM(available) FROM event_inventory WHERE event_id IN ", ids,
+	    asked, " GROUP BY event_id, class_code ORDER BY event_id, "
+	    "class_code") : NULL;
+	free(ids);
+	if (asked == 0)
+		return (0);
+	if (res == NULL)
+		return (-1);
+	while ((row = db_res_next(res)) != NULL) {
+		id = strtoll(row[0], NULL, 10);
+		for (i = 0; i < n; i++) {
+			ev = &evs[i];
+			if (ev->id != id || ev->npools > EVENT_MAX_CLASSES)
+				continue;
+			snprintf(ev->pools[ev->npools].code,
+			    sizeof ev->pools[0].code, "%s", row[1]);
+			ev->pools[ev->npools++].available = strtoll(row[2],
+			    NULL, 10);
+		}
+	}
+	db_res_free(res);
+	return (0);
 }
 
 /* The events of a SELECT of EVENT_COLUMNS. */
@@ -116,7 +236,9 @@ select_events(struct db *db, const char *sql, struct event_page *p)
 		p->count++;
 	}
 	db_res_free(res);
-	return (0);
+	if (event_classes_load(db, p->items, p->count) == -1)
+		return (-1);
+	return (event_pools_load(db, p->items, p->count));
 }
 
 int

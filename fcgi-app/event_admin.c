@@ -74,7 +74,7 @@ audit(struct store *st, const char *action, const struct event *ev,
 
 /* The audit row of an attempt whose COMMIT answer was lost. */
 static enum txn_lookup
-lookup_txn(struct store *st, const char *txn_id, int64_t *event_id)
+ask_txn(struct store *st, const char *txn_id, void *event_id)
 {
 	struct db_res	*res;
 	char		**row, sql[160];
@@ -85,12 +85,11 @@ lookup_txn(struct store *st, const char *txn_id, int64_t *event_id)
 	if ((res = db_query(st->db, sql)) != NULL) {
 		l = TXN_NOT_COMMITTED;
 		if ((row = db_res_next(res)) != NULL) {
-			*event_id = strtoll(row[0], NULL, 10);
+			*(int64_t *)event_id = strtoll(row[0], NULL, 10);
 			l = TXN_COMMITTED;
 		}
 		db_res_free(res);
 	}
-	txn_count_lookup(l);
 	return (l);
 }
 
@@ -114,7 +113,7 @@ run(struct store *st, struct admin_op *op)
 			why = db_fault(st->db);
 			continue;
 		}
-		switch (lookup_txn(st, txn_id, &id)) {
+		switch (txn_resolve(st, txn_id, ask_txn, &id)) {
 		case TXN_COMMITTED:
 			op->id = id;
 			a = ATTEMPT_OK;
@@ -134,31 +133,87 @@ run(struct store *st, struct admin_op *op)
 	return (a == ATTEMPT_OK ? ADMIN_OK : op->outcome);
 }
 
+/* The shards of a pool of n seats. */
+static int
+shards_for(const struct store *st, int64_t n)
+{
+	return (n < st->conf->inventory_shards ? (int)n :
+	    st->conf->inventory_shards);
+}
+
+/* The classes' rows, and the inventory of each pool. 0 or -1. */
+static int
+create_pools(struct store *st, int64_t id, const struct event_changes *ch)
+{
+	const struct seat_class	*c;
+	int64_t			 common = ch->total;
+	char			*sql;
+	int			 i, rv = 0;
+
+	for (i = 0; i < ch->nclasses && rv == 0; i++) {
+		c = &ch->classes[i];
+		if (c->own_seats < 0)
+			sql = xasprintf("INSERT INTO event_classes (event_id, "
+			    "code, position, price) VALUES (%" PRId64 ", '%s', "
+			    "%d, %" PRId64 ")", id, c->code, i, c->price);
+		else {
+			common -= c->own_seats;
+			sql = xasprintf("INSERT INTO event_classes (event_id, "
+			    "code, position, price, own_seats, shards) VALUES (%"
+			    PRId64 ", '%s', %d, %" PRId64 ", %" PRId64 ", %d)", id,
+			    c->code, i, c->price, c->own_seats, shards_for(st,
+			    c->own_seats));
+		}
+		rv = db_exec(st->db, sql);
+		free(sql);
+		if (rv == 0 && c->own_seats > 0 && inventory_spread(st->db, id,
+		    c->code, c->own_seats, shards_for(st, c->own_seats)) !=
+		    INV_OK)
+			rv = -1;
+	}
+	if (rv == 0 && common > 0 && inventory_spread(st->db, id, "", common,
+	    shards_for(st, common)) != INV_OK)
+		rv = -1;
+	return (rv);
+}
+
 static enum attempt
 create_once(struct store *st, struct admin_op *op, const char *txn_id)
 {
 	const struct event_changes	*ch = op->ch;
 	char	date[40], *name = db_quote(ch->name), *venue = db_quote(ch->venue);
-	char	*sql;
-	int	 k = st->conf->inventory_shards, rv;
+	char	*addr = db_quote(ch->venue_address), *cur;
+	char	*sql, cap[24] = "NULL";
+	int64_t	 common = ch->total;
+	int	 i, rv;
 
-	if (k > ch->total)
-		k = (int)ch->total;
+	/* Classes without a currency are priced in the default one. */
+	cur = db_quote(ch->currency != NULL ? ch->currency : ch->nclasses > 0 ?
+	    st->conf->default_currency : NULL);
+	for (i = 0; i < ch->nclasses; i++)
+		if (ch->classes[i].own_seats > 0)
+			common -= ch->classes[i].own_seats;
+	if (ch->venue_capacity >= 0)
+		snprintf(cap, sizeof cap, "%" PRId64, ch->venue_capacity);
 	time_sql_datetime(ch->date_ms, date, sizeof date);
-	sql = xasprintf("INSERT INTO events (event_name, venue, event_date, "
-	    "total_seats, per_user_limit, max_per_request, shards, waiting_room,"
-	    " admit_per_second) VALUES (%s, %s, '%s', %" PRId64 ", %" PRId64
-	    ", %" PRId64 ", %d, %d, %" PRId64 ")", name, venue, date, ch->total,
-	    ch->per_user_limit, ch->max_per_request, k, ch->has_room && ch->room,
+	sql = xasprintf("INSERT INTO events (event_name, venue, venue_address, "
+	    "venue_capacity, currency, event_date, total_seats, per_user_limit, "
+	    "max_per_request, shards, waiting_room, admit_per_second) VALUES "
+	    "(%s, %s, %s, %s, %s, '%s', %" PRId64 ", %" PRId64 ", %" PRId64
+	    ", %d, %d, %" PRId64 ")", name, venue, addr, cap, cur, date,
+	    ch->total, ch->per_user_limit, ch->max_per_request,
+	    common > 0 ? shards_for(st, common) : 1, ch->has_room && ch->room,
 	    ch->has_room && ch->room ? ch->admit_per_second : 0);
 	free(name);
 	free(venue);
+	free(addr);
+	free(cur);
 	rv = db_begin(st->db) == 0 ? db_exec(st->db, sql) : -1;
 	free(sql);
 	if (rv == -1)
 		return (step_failed(st, op));
 	op->id = (int64_t)db_insert_id(st->db);
-	if (inventory_spread(st->db, op->id, ch->total, k) != INV_OK ||
+	if (create_pools(st, op->id, ch) == -1 ||
 	    event_lock(st->db, op->id, &op->out->ev, &op->out->available) !=
 	    LOOKUP_FOUND ||
 	    audit(st, "CREATE", &op->out->ev, op->request_id, txn_id) == -1 ||
@@ -216,6 +271,7 @@ update_once(struct store *st, struct admin_op *op, const char *txn_id)
 	struct event			 before;
 	enum lookup		 found;
 	enum inv_result			 inv = INV_OK;
+	int64_t				 own;
 	char				*sql;
 	int				 rv;
 
@@ -230,9 +286,19 @@ update_once(struct store *st, struct admin_op *op, const char *txn_id)
 		return (ATTEMPT_FINAL);
 	}
 	op->prev_total = before.total;
+	/* Only the common pool grows or shrinks; classes keep their own. */
+	own = before.total - event_common_seats(&before);
+	if (ch->has_total && ch->total != before.total && (own > 0 &&
+	    event_common_seats(&before) == 0)) {
+		event_free(&before);
+		db_rollback(st->db);
+		op->outcome = ADMIN_FIXED_TOTAL;
+		return (ATTEMPT_FINAL);
+	}
 	if (ch->has_total && ch->total != before.total)
-		inv = inventory_resize(st->db, op->id, before.total, ch->total,
-		    &op->out->sold);
+		inv = ch->total <= own ? INV_SHORT : inventory_resize(st->db,
+		    op->id, before.total - own, ch->total - own, &op->out->sold);
+	op->out->sold += own > 0 && inv == INV_SHORT ? own : 0;
 	event_free(&before);
 	if (inv == INV_SHORT) {
 		db_rollback(st->db);
@@ -315,12 +381,21 @@ event_create(struct store *st, const struct event_changes *ch,
 				    create_once };
 	enum admin_outcome	o;
 	bool			set;
+	int			i;
 
 	memset(out, 0, sizeof *out);
 	if ((o = run(st, &op)) != ADMIN_OK || (o = reload(st, &op)) != ADMIN_OK)
 		return (o);
-	if (gate_init(st->redis, op.id, ch->total, &set) == -1)
-		log_info("gate counter of event %" PRId64 " not set (it will "
+	for (i = 0; i < out->ev.nclasses; i++)
+		if (out->ev.classes[i].own_seats > 0 && gate_init(st->redis,
+		    op.id, out->ev.classes[i].code, out->ev.classes[i].own_seats,
+		    &set) == -1)
+			break;
+	if (event_common_seats(&out->ev) > 0)
+		(void)gate_init(st->redis, op.id, "", event_common_seats(
+		    &out->ev), &set);
+	if (*redis_conn_errstr(st->redis) != '\0')
+		log_info("gate counters of event %" PRId64 " not set (they will "
 		    "be rebuilt): %s", op.id, redis_conn_errstr(st->redis));
 	event_cache_put(st, &out->ev);
 	return (ADMIN_OK);
@@ -340,7 +415,7 @@ event_update(struct store *st, int64_t id, const struct event_changes *ch,
 	/* After the commit, never before: a reader cannot refill stale data. */
 	event_cache_put(st, &out->ev);
 	if (op.prev_total >= 0 && out->ev.total != op.prev_total &&
-	    gate_adjust(st->redis, id, out->ev.total - op.prev_total) == -1)
+	    gate_adjust(st->redis, id, "", out->ev.total - op.prev_total) == -1)
 		log_warn("gate counter of event %" PRId64 " not adjusted; the "
 		    "reconciliation will: %s", id, redis_conn_errstr(st->redis));
 	return (ADMIN_OK);
@@ -353,13 +428,16 @@ event_delete(struct store *st, int64_t id, const char *request_id,
 	struct admin_op		op = { id, NULL, request_id, out, -1, ADMIN_OK,
 				    delete_once };
 	enum admin_outcome	o;
+	int			i;
 
 	memset(out, 0, sizeof *out);
 	if ((o = run(st, &op)) != ADMIN_OK)
 		return (o);
 	event_cache_bury(st, id);
-	if (gate_forget(st->redis, id) == -1)
-		log_warn("gate counter of deleted event %" PRId64 " not removed:"
-		    " %s", id, redis_conn_errstr(st->redis));
+	for (i = 0; i < out->ev.nclasses; i++)
+		(void)gate_forget(st->redis, id, out->ev.classes[i].code);
+	if (gate_forget(st->redis, id, "") == -1)
+		log_warn("gate counters of deleted event %" PRId64 " not "
+		    "removed: %s", id, redis_conn_errstr(st->redis));
 	return (ADMIN_OK);
 }

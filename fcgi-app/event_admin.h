@@ -31,12 +31,19 @@ struct event_changes {
 	int		 status;	/* enum event_status */
 	bool		 room;		/* the waiting room on or off */
 	int64_t		 admit_per_second;	/* when room */
+	/* Create only: venue details, currency and seat classes. */
+	const char	*venue_address;	/* NULL when none */
+	int64_t		 venue_capacity;	/* -1 when none */
+	const char	*currency;	/* NULL when the event has no prices */
+	int		 nclasses;
+	struct seat_class classes[EVENT_MAX_CLASSES];
 };
 
 enum admin_outcome {
 	ADMIN_OK,
 	ADMIN_NOT_FOUND,
 	ADMIN_BELOW_SOLD,	/* totalSeats under the seats sold (*sold) */
+	ADMIN_FIXED_TOTAL,	/* its seats are all in classes of their own */
 	ADMIN_HAS_RESERVATIONS,	/* delete refused */
 	ADMIN_UNAVAILABLE,	/* database unreachable, or outcome unknown */
 	ADMIN_FAILED		/* refused; detail says why (log only) */

@@ -43,6 +43,28 @@ cache_key(int64_t id, char *buf, size_t len)
 	snprintf(buf, len, "bo:{ev:%" PRId64 "}:event", id);
 }
 
+/* [[code, price, own seats or -1, shards], ...] */
+static struct json_object *
+classes_encode(const struct event *ev)
+{
+	struct json_object	*arr = json_object_new_array(), *c;
+	int			 i;
+
+	for (i = 0; i < ev->nclasses; i++) {
+		c = json_object_new_array();
+		json_object_array_add(c, json_object_new_string(
+		    ev->classes[i].code));
+		json_object_array_add(c, json_object_new_int64(
+		    ev->classes[i].price));
+		json_object_array_add(c, json_object_new_int64(
+		    ev->classes[i].own_seats));
+		json_object_array_add(c, json_object_new_int(
+		    ev->classes[i].shards));
+		json_object_array_add(arr, c);
+	}
+	return (arr);
+}
+
 char *
 event_cache_encode(const struct event *ev)
 {
@@ -63,6 +85,11 @@ event_cache_encode(const struct event *ev)
 	json_object_object_add(o, "p", json_object_new_int64(ev->updated_ms));
 	json_object_object_add(o, "w", json_object_new_int(
 	    ev->waiting_room ? ev->admit_per_second : 0));
+	json_object_object_add(o, "a", ev->venue_address != NULL ?
+	    json_object_new_string(ev->venue_address) : NULL);
+	json_object_object_add(o, "vc", json_object_new_int64(ev->venue_capacity));
+	json_object_object_add(o, "cu", json_object_new_string(ev->currency));
+	json_object_object_add(o, "cl", classes_encode(ev));
 	s = xasprintf("%" PRId64 "|%s", ev->version,
 	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
@@ -83,10 +110,75 @@ get_int(struct json_object *o, const char *key, int64_t min, int64_t max,
 	return (*out >= min && *out <= max);
 }
 
+/* An element of an array as an integer in [min, max]. */
+static bool
+elem_int(struct json_object *a, size_t i, int64_t min, int64_t max,
+    int64_t *out)
+{
+	struct json_object	*v = json_object_array_get_idx(a, i);
+
+	if (v == NULL || !json_object_is_type(v, json_type_int))
+		return (false);
+	*out = json_object_get_int64(v);
+	return (*out >= min && *out <= max);
+}
+
+static bool
+decode_classes(struct json_object *o, struct event *ev)
+{
+	struct json_object	*cl, *c, *code;
+	struct seat_class	*sc;
+	int64_t			 shards;
+	size_t			 i, n;
+
+	if (!json_object_object_get_ex(o, "cl", &cl) ||
+	    !json_object_is_type(cl, json_type_array) ||
+	    (n = json_object_array_length(cl)) > EVENT_MAX_CLASSES)
+		return (false);
+	for (i = 0; i < n; i++) {
+		sc = &ev->classes[i];
+		c = json_object_array_get_idx(cl, i);
+		if (c == NULL || !json_object_is_type(c, json_type_array) ||
+		    json_object_array_length(c) != 4 ||
+		    (code = json_object_array_get_idx(c, 0)) == NULL ||
+		    !json_object_is_type(code, json_type_string) ||
+		    json_object_get_string_len(code) < 1 ||
+		    json_object_get_string_len(code) > CLASS_CODE_MAX ||
+		    !elem_int(c, 1, 0, INT64_MAX, &sc->price) ||
+		    !elem_int(c, 2, -1, 10000000, &sc->own_seats) ||
+		    !elem_int(c, 3, 0, EVENT_MAX_SHARDS, &shards) ||
+		    (sc->own_seats >= 0) != (shards > 0))
+			return (false);
+		snprintf(sc->code, sizeof sc->code, "%s",
+		    json_object_get_string(code));
+		sc->shards = (int)shards;
+	}
+	ev->nclasses = (int)n;
+	return (true);
+}
+
+/* A string member, or null when nullable. */
+static bool
+get_str(struct json_object *o, const char *key, bool nullable,
+    const char **out)
+{
+	struct json_object	*v;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(o, key, &v))
+		return (false);
+	if (v == NULL)
+		return (nullable);
+	if (!json_object_is_type(v, json_type_string))
+		return (false);
+	*out = json_object_get_string(v);
+	return (true);
+}
+
 static bool
 decode_fields(struct json_object *o, struct event *ev)
 {
-	struct json_object	*n, *v;
+	const char		*name, *venue, *address, *currency;
 	int64_t			 u, m, k, s, w;
 
 	if (!get_int(o, "d", 0, INT64_MAX, &ev->date_ms) ||
@@ -98,10 +190,11 @@ decode_fields(struct json_object *o, struct event *ev)
 	    !get_int(o, "c", 0, INT64_MAX, &ev->created_ms) ||
 	    !get_int(o, "p", 0, INT64_MAX, &ev->updated_ms) ||
 	    !get_int(o, "w", 0, 100000, &w) ||
-	    !json_object_object_get_ex(o, "n", &n) ||
-	    !json_object_is_type(n, json_type_string) ||
-	    !json_object_object_get_ex(o, "v", &v) ||
-	    (v != NULL && !json_object_is_type(v, json_type_string)))
+	    !get_int(o, "vc", -1, INT64_MAX, &ev->venue_capacity) ||
+	    !get_str(o, "n", false, &name) || !get_str(o, "v", true, &venue) ||
+	    !get_str(o, "a", true, &address) ||
+	    !get_str(o, "cu", false, &currency) || strlen(currency) > 3 ||
+	    !decode_classes(o, ev))
 		return (false);
 	ev->per_user_limit = (int)u;
 	ev->max_per_request = (int)m;
@@ -110,8 +203,10 @@ decode_fields(struct json_object *o, struct event *ev)
 	/* The waiting room's pace, 0 when it is off. */
 	ev->waiting_room = w > 0;
 	ev->admit_per_second = (int)w;
-	ev->name = xstrdup(json_object_get_string(n));
-	ev->venue = v != NULL ? xstrdup(json_object_get_string(v)) : NULL;
+	ev->name = xstrdup(name);
+	ev->venue = venue != NULL ? xstrdup(venue) : NULL;
+	ev->venue_address = address != NULL ? xstrdup(address) : NULL;
+	snprintf(ev->currency, sizeof ev->currency, "%s", currency);
 	return (true);
 }
 
@@ -213,7 +308,7 @@ enum lookup
 event_fetch(struct store *st, int64_t id, struct event *ev, bool *hit,
     int64_t *available, int64_t *gate)
 {
-	char			 key[64], gkey[64];
+	char			 key[64], gkey[80];
 	redisReply		*r, *c = NULL;
 	enum lookup	 found = LOOKUP_ERROR;
 
@@ -222,7 +317,7 @@ event_fetch(struct store *st, int64_t id, struct event *ev, bool *hit,
 	if (gate != NULL)
 		*gate = -1;
 	cache_key(id, key, sizeof key);
-	gate_key(id, gkey, sizeof gkey);
+	gate_key(id, "", gkey, sizeof gkey);
 	/* Both keys share the {ev:ID} hash slot: one round trip for both. */
 	if (gate != NULL)
 		r = redis_conn_commandf(st->redis, "MGET %s %s", key, gkey);

@@ -15,9 +15,11 @@
 #include "db.h"
 #include "event.h"
 #include "event_admin.h"
+#include "event_body.h"
 #include "event_cache.h"
 #include "events.h"
 #include "inventory.h"
+#include "log.h"
 #include "paging.h"
 #include "request.h"
 #include "response.h"
@@ -25,6 +27,62 @@
 #include "validate.h"
 
 #define MAX_LIST	500	/* upcoming/available return at most this many */
+
+/* The seed's venue object, when the event was given more than a name. */
+static struct json_object *
+venue_json(const struct event *ev)
+{
+	struct json_object	*v;
+
+	if (ev->venue_address == NULL && ev->venue_capacity < 0)
+		return (NULL);
+	v = json_object_new_object();
+	json_object_object_add(v, "name", ev->venue != NULL ?
+	    json_object_new_string(ev->venue) : NULL);
+	json_object_object_add(v, "address", ev->venue_address != NULL ?
+	    json_object_new_string(ev->venue_address) : NULL);
+	json_object_object_add(v, "capacity", ev->venue_capacity >= 0 ?
+	    json_object_new_int64(ev->venue_capacity) : NULL);
+	return (v);
+}
+
+/* Unsold seats of a pool, when the pools were loaded; -1 when not. */
+static int64_t
+pool_available(const struct event *ev, const char *pool)
+{
+	int	i;
+
+	for (i = 0; i < ev->npools; i++)
+		if (strcmp(ev->pools[i].code, pool) == 0)
+			return (ev->pools[i].available);
+	return (ev->npools > 0 ? 0 : -1);
+}
+
+/* [{code, price, seats (its own, or null), availableSeats}] */
+static struct json_object *
+classes_json(const struct event *ev)
+{
+	struct json_object	*arr = json_object_new_array(), *c;
+	const struct seat_class	*sc;
+	int64_t			 avail;
+	int			 i;
+
+	for (i = 0; i < ev->nclasses; i++) {
+		sc = &ev->classes[i];
+		c = json_object_new_object();
+		json_object_object_add(c, "code", json_object_new_string(
+		    sc->code));
+		json_object_object_add(c, "price", json_object_new_int64(
+		    sc->price));
+		json_object_object_add(c, "seats", sc->own_seats >= 0 ?
+		    json_object_new_int64(sc->own_seats) : NULL);
+		avail = pool_available(ev, class_pool(sc));
+		json_object_object_add(c, "availableSeats", avail >= 0 ?
+		    json_object_new_int64(avail) : NULL);
+		json_object_array_add(arr, c);
+	}
+	return (arr);
+}
 
 struct json_object *
 event_json(const struct event *ev, int64_t available)
@@ -61,6 +119,10 @@ event_json(const struct event *ev, int64_t available)
 	json_object_object_add(room, "admitPerSecond",
 	    json_object_new_int(ev->waiting_room ? ev->admit_per_second : 0));
 	json_object_object_add(o, "waitingRoom", room);
+	json_object_object_add(o, "venueDetails", venue_json(ev));
+	json_object_object_add(o, "currency", ev->currency[0] != '\0' ?
+	    json_object_new_string(ev->currency) : NULL);
+	json_object_object_add(o, "seatClasses", classes_json(ev));
 	return (o);
 }
 
@@ -76,6 +138,7 @@ handle_event_get(struct app *app, struct request *req, struct response *resp)
 	struct event	ev;
 	int64_t		id, available, gate;
 	bool		hit;
+	int		i;
 
 	if (!capture_id(req, resp, "id", &id))
 		return;
@@ -89,10 +152,16 @@ handle_event_get(struct app *app, struct request *req, struct response *resp)
 	case LOOKUP_FOUND:
 		break;
 	}
-	/* Live availability: the gate counter when there is one. */
-	if (gate >= 0)
+	/*
+	 * Live availability: the gate counter when there is one; an event
+	 * with classes reads its pools (nginx caches this answer a second).
+	 */
+	if (ev.nclasses > 0 && event_pools_load(app->st.db, &ev, 1) == 0)
+		for (available = 0, i = 0; i < ev.npools; i++)
+			available += ev.pools[i].available;
+	else if (gate >= 0)
 		available = gate;
-	else if (available < 0 && inventory_available(app->st.db, id,
+	else if (available < 0 && inventory_available(app->st.db, id, NULL,
 	    &available) != INV_OK)
 		available = 0;
 	resp_success(resp, 200, event_json(&ev, available), NULL);
@@ -200,69 +269,16 @@ handle_events_available(struct app *app, struct request *req,
 	filtered(app, resp, EVENT_AVAILABLE);
 }
 
-/* "waitingRoom": {"enabled": bool, "admitPerSecond": 1..100000}. */
+/*
+ * Per-class availability for an answer about a committed change: without
+ * it (a database blip) the classes show null, the change still stands.
+ */
 static void
-read_room(struct json_object *body, struct event_changes *ch,
-    struct fielderrs *fe)
+with_pools(struct event *ev, struct app *app)
 {
-	struct json_object	*wr, *en;
-
-	if (!json_object_object_get_ex(body, "waitingRoom", &wr) || wr == NULL)
-		return;
-	if (!json_object_is_type(wr, json_type_object) ||
-	    !json_object_object_get_ex(wr, "enabled", &en) ||
-	    !json_object_is_type(en, json_type_boolean)) {
-		fe_add(fe, "waitingRoom", "must be an object with a boolean "
-		    "\"enabled\" and, to turn it on, \"admitPerSecond\"");
-		return;
-	}
-	ch->room = json_object_get_boolean(en);
-	ch->has_room = true;
-	if (ch->room && field_int(wr, "admitPerSecond", 1, 100000, true,
-	    &ch->admit_per_second, fe) != 1)
-		ch->has_room = false;
-}
-
-/* Fields shared by create and update; each one read at most once. */
-static void
-read_changes(struct json_object *body, bool create, struct event_changes *ch,
-    struct fielderrs *fe)
-{
-	struct json_object	*v;
-	const char		*status;
-
-	memset(ch, 0, sizeof *ch);
-	ch->has_name = field_string(body, "eventName", 1, 200, false, create,
-	    &ch->name, fe) == 1;
-	ch->has_total = field_int(body, "totalSeats", 1, 10000000, create,
-	    &ch->total, fe) == 1;
-	ch->has_date = field_datetime(body, "eventDate", create, &ch->date_ms,
-	    fe) == 1;
-	if (ch->has_date && ch->date_ms <= time_real_ms()) {
-		fe_add(fe, "eventDate", "must be in the future");
-		ch->has_date = false;
-	}
-	if (json_object_object_get_ex(body, "venue", &v) && v == NULL)
-		ch->has_venue = true;		/* null clears it */
-	else
-		ch->has_venue = field_string(body, "venue", 1, 200, false,
-		    false, &ch->venue, fe) == 1;
-	ch->has_limit = field_int(body, "perUserLimit", 1, 10000, false,
-	    &ch->per_user_limit, fe) == 1;
-	ch->has_max = field_int(body, "maxPerRequest", 1, 100, false,
-	    &ch->max_per_request, fe) == 1;
-	if (!create && field_string(body, "status", 1, 16, true, false,
-	    &status, fe) == 1) {
-		if ((ch->status = event_status_parse(status)) == -1)
-			fe_add(fe, "status", "must be ACTIVE, CLOSED or "
-			    "CANCELLED");
-		ch->has_status = ch->status != -1;
-	}
-	read_room(body, ch, fe);
-	if (create && !ch->has_limit)
-		ch->per_user_limit = 10;
-	if (create && !ch->has_max)
-		ch->max_per_request = 10;
+	if (ev->nclasses > 0 && event_pools_load(app->st.db, ev, 1) == -1)
+		log_warn("per-class availability of event %" PRId64 " not "
+		    "read: %s", ev->id, db_errstr(app->st.db));
 }
 
 /* The body's changes, or a 400 already answered (NULL). */
@@ -276,7 +292,7 @@ changes_of(struct request *req, struct response *resp, bool create,
 	if ((body = body_object(req, resp)) == NULL)
 		return (NULL);
 	fe_init(&fe);
-	read_changes(body, create, ch, &fe);
+	event_body_read(body, create, ch, &fe);
 	if (fe_respond(&fe, resp)) {
 		json_object_put(body);
 		return (NULL);
@@ -302,6 +318,12 @@ admin_failure(struct app *app, struct response *resp, enum admin_outcome o,
 		fe_init(&fe);
 		fe_add(&fe, "totalSeats", "must not be below the %" PRId64
 		    " seats already sold", r->sold);
+		fe_respond(&fe, resp);
+		break;
+	case ADMIN_FIXED_TOTAL:
+		fe_init(&fe);
+		fe_add(&fe, "totalSeats", "cannot change: every seat of this "
+		    "event belongs to a class of its own");
 		fe_respond(&fe, resp);
 		break;
 	case ADMIN_HAS_RESERVATIONS:
@@ -330,9 +352,11 @@ handle_event_create(struct app *app, struct request *req,
 	if (!admin_check(app, req, resp) ||
 	    (body = changes_of(req, resp, true, &ch)) == NULL)
 		return;
-	if ((o = event_create(&app->st, &ch, req->request_id, &r)) == ADMIN_OK)
+	if ((o = event_create(&app->st, &ch, req->request_id, &r)) == ADMIN_OK) {
+		with_pools(&r.ev, app);
 		resp_success(resp, 201, event_json(&r.ev, r.available),
 		    "Event created.");
+	}
 	else
 		admin_failure(app, resp, o, &r, "event create failed");
 	event_free(&r.ev);
@@ -353,9 +377,11 @@ handle_event_update(struct app *app, struct request *req,
 	    (body = changes_of(req, resp, false, &ch)) == NULL)
 		return;
 	o = event_update(&app->st, id, &ch, req->request_id, &r);
-	if (o == ADMIN_OK)
+	if (o == ADMIN_OK) {
+		with_pools(&r.ev, app);
 		resp_success(resp, 200, event_json(&r.ev, r.available),
 		    "Event updated.");
+	}
 	else
 		admin_failure(app, resp, o, &r, "event update failed");
 	event_free(&r.ev);

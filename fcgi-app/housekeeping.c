@@ -22,21 +22,27 @@
 #define RACE_RETRIES	2
 #define SECOND_LOOK_MS	200	/* longer than a reservation transaction */
 
-/* ACTIVE event ids after `after`, at most CHUNK; the count or -1. */
+/* The pools of ACTIVE events after (event, pool), at most CHUNK; -1. */
 static int
-active_events(struct store *st, int64_t after, struct gate_check *c)
+active_pools(struct store *st, const struct gate_check *after,
+    struct gate_check *c)
 {
 	struct db_res	*res;
-	char		**row, sql[200];
+	char		**row, sql[400];
 	int		 n = 0;
 
-	snprintf(sql, sizeof sql, "SELECT id FROM events WHERE status = "
-	    "'ACTIVE' AND id > %" PRId64 " ORDER BY id LIMIT %d", after, CHUNK);
+	/* Pool codes are [A-Za-z0-9_-]: safe to quote. */
+	snprintf(sql, sizeof sql, "SELECT DISTINCT i.event_id, i.class_code FROM "
+	    "event_inventory i JOIN events e ON e.id = i.event_id WHERE "
+	    "e.status = 'ACTIVE' AND (i.event_id, i.class_code) > (%" PRId64
+	    ", '%s') ORDER BY i.event_id, i.class_code LIMIT %d",
+	    after->event_id, after->pool, CHUNK);
 	if ((res = db_query(st->db, sql)) == NULL)
 		return (-1);
 	while ((row = db_res_next(res)) != NULL && n < CHUNK) {
 		memset(&c[n], 0, sizeof c[n]);
-		c[n++].event_id = strtoll(row[0], NULL, 10);
+		c[n].event_id = strtoll(row[0], NULL, 10);
+		snprintf(c[n++].pool, sizeof c[0].pool, "%s", row[1]);
 	}
 	db_res_free(res);
 	return (n);
@@ -49,8 +55,10 @@ read_wants(struct store *st, struct gate_check *c, int n)
 	struct inv_sum	sums[CHUNK];
 	int		i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		sums[i].event_id = c[i].event_id;
+		snprintf(sums[i].pool, sizeof sums[i].pool, "%s", c[i].pool);
+	}
 	if (inventory_sums(st->db, sums, (size_t)n) == -1)
 		return (-1);
 	for (i = 0; i < n; i++)
@@ -69,9 +77,10 @@ count_sets(const struct gate_check *c, int n, struct reconcile_stats *s)
 		s->corrected++;
 		METRIC_INC(gate_corrections);
 		if (c[i].had >= 0)
-			log_info("reconcile: event %" PRId64 " gate counter was %"
-			    PRId64 ", database says %" PRId64, c[i].event_id,
-			    c[i].had, c[i].want);
+			log_info("reconcile: event %" PRId64 "%s%s gate counter "
+			    "was %" PRId64 ", database says %" PRId64,
+			    c[i].event_id, *c[i].pool != '\0' ? " class " : "",
+			    c[i].pool, c[i].had, c[i].want);
 	}
 }
 
@@ -130,8 +139,7 @@ int
 reconcile_gates(struct store *st, struct reconcile_stats *s, char *err,
     size_t errlen)
 {
-	struct gate_check	*c = xcalloc(CHUNK, sizeof *c);
-	int64_t			 after = 0;
+	struct gate_check	*c = xcalloc(CHUNK, sizeof *c), after;
 	int			 n, i, rv = 0;
 
 	memset(s, 0, sizeof *s);
@@ -140,8 +148,9 @@ reconcile_gates(struct store *st, struct reconcile_stats *s, char *err,
 		free(c);
 		return (-1);
 	}
-	while (rv == 0 && (n = active_events(st, after, c)) > 0) {
-		after = c[n - 1].event_id;
+	memset(&after, 0, sizeof after);
+	while (rv == 0 && (n = active_pools(st, &after, c)) > 0) {
+		after = c[n - 1];
 		s->events += n;
 		rv = reconcile_chunk(st, c, n, s);
 		for (i = 0; rv == 0 && i < RACE_RETRIES &&

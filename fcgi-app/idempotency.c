@@ -16,14 +16,16 @@
 #define INFLIGHT_TTL	"30000"	/* ms: longer than any reservation takes */
 
 /*
- * "eventId|user|qty", and "|H" for a hold: what a key stands for. (Keys
- * stored before holds existed keep their meaning.)
+ * "eventId|user|qty", then "|H" for a hold and "|C:code" for a seat class:
+ * what a key stands for. (Keys stored before holds and classes existed
+ * keep their meaning.)
  */
 static char *
 canonical(const struct reserve_req *rq)
 {
-	return (xasprintf("%" PRId64 "|%s|%" PRId64 "%s", rq->event_id,
-	    rq->user, rq->qty, rq->hold ? "|H" : ""));
+	return (xasprintf("%" PRId64 "|%s|%" PRId64 "%s%s%s", rq->event_id,
+	    rq->user, rq->qty, rq->hold ? "|H" : "", rq->seat_type != NULL ?
+	    "|C:" : "", rq->seat_type != NULL ? rq->seat_type : ""));
 }
 
 char *

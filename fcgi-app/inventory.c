@@ -18,18 +18,23 @@ struct shard_row {
 	int64_t	available, capacity;
 };
 
+/* Pool codes are [A-Za-z0-9_-] (validated at creation): safe to quote. */
 char *
-inventory_take_one_sql(int64_t event_id, int shard, int64_t n)
+inventory_take_one_sql(int64_t event_id, const char *pool, int shard,
+    int64_t n)
 {
 	return (xasprintf("UPDATE event_inventory SET available = available - %"
-	    PRId64 " WHERE event_id = %" PRId64 " AND shard = %d AND "
-	    "available >= %" PRId64, n, event_id, shard, n));
+	    PRId64 " WHERE event_id = %" PRId64 " AND class_code = '%s' AND "
+	    "shard = %d AND available >= %" PRId64, n, event_id, pool, shard,
+	    n));
 }
 
 void
-inventory_alloc_one(char *alloc, size_t len, int shard, int64_t n)
+inventory_alloc_one(char *alloc, size_t len, const char *pool, int shard,
+    int64_t n)
 {
-	snprintf(alloc, len, "%d:%" PRId64, shard, n);
+	snprintf(alloc, len, "%s%s%d:%" PRId64, pool, *pool != '\0' ? "/" : "",
+	    shard, n);
 }
 
 /*
@@ -38,8 +43,8 @@ inventory_alloc_one(char *alloc, size_t len, int shard, int64_t n)
  * capacity (seats that were never taken); a resize moves capacity along.
  */
 static enum inv_result
-shard_add(struct db *db, int64_t event_id, int shard, int64_t delta,
-    bool capacity_too)
+shard_add(struct db *db, int64_t event_id, const char *pool, int shard,
+    int64_t delta, bool capacity_too)
 {
 	char	sql[512], cap[64] = "", guard[96];
 
@@ -56,7 +61,8 @@ shard_add(struct db *db, int64_t event_id, int shard, int64_t delta,
 		guard[0] = '\0';
 	snprintf(sql, sizeof sql, "UPDATE event_inventory SET available = "
 	    "available + (%" PRId64 ")%s WHERE event_id = %" PRId64 " AND "
-	    "shard = %d%s", delta, cap, event_id, shard, guard);
+	    "class_code = '%s' AND shard = %d%s", delta, cap, event_id, pool,
+	    shard, guard);
 	if (db_exec(db, sql) == -1)
 		return (INV_ERROR);
 	return (db_affected(db) == 1 ? INV_OK : INV_SHORT);
@@ -64,15 +70,16 @@ shard_add(struct db *db, int64_t event_id, int shard, int64_t delta,
 
 /* Every shard of the event, locked, in ascending order. */
 static int
-lock_shards(struct db *db, int64_t event_id, struct shard_row **rows, int *n)
+lock_shards(struct db *db, int64_t event_id, const char *pool,
+    struct shard_row **rows, int *n)
 {
 	struct db_res	*res;
 	char		**row, sql[256];
 	int		 i = 0;
 
 	snprintf(sql, sizeof sql, "SELECT shard, available, capacity FROM "
-	    "event_inventory WHERE event_id = %" PRId64 " ORDER BY shard FOR "
-	    "UPDATE", event_id);
+	    "event_inventory WHERE event_id = %" PRId64 " AND class_code = '%s' "
+	    "ORDER BY shard FOR UPDATE", event_id, pool);
 	if ((res = db_query(db, sql)) == NULL)
 		return (-1);
 	*n = (int)db_res_count(res);
@@ -89,8 +96,8 @@ lock_shards(struct db *db, int64_t event_id, struct shard_row **rows, int *n)
 
 /* Another single shard with n seats, fullest first, without locking all. */
 static enum inv_result
-take_from_one(struct db *db, int64_t event_id, int64_t n, int tried,
-    char *alloc, size_t alloclen, int64_t *sum)
+take_from_one(struct db *db, int64_t event_id, const char *pool, int64_t n,
+    int tried, char *alloc, size_t alloclen, int64_t *sum)
 {
 	struct db_res	*res;
 	char		**row, sql[256];
@@ -99,8 +106,8 @@ take_from_one(struct db *db, int64_t event_id, int64_t n, int tried,
 	enum inv_result	 r = INV_SHORT;
 
 	snprintf(sql, sizeof sql, "SELECT shard, available FROM "
-	    "event_inventory WHERE event_id = %" PRId64 " AND available > 0 "
-	    "ORDER BY available DESC", event_id);
+	    "event_inventory WHERE event_id = %" PRId64 " AND class_code = '%s' "
+	    "AND available > 0 ORDER BY available DESC", event_id, pool);
 	if ((res = db_query(db, sql)) == NULL)
 		return (INV_ERROR);
 	*sum = 0;
@@ -110,16 +117,17 @@ take_from_one(struct db *db, int64_t event_id, int64_t n, int tried,
 		*sum += have;
 		if (r != INV_SHORT || have < n || shard == tried)
 			continue;
-		if ((r = shard_add(db, event_id, shard, -n, false)) == INV_OK)
-			inventory_alloc_one(alloc, alloclen, shard, n);
+		if ((r = shard_add(db, event_id, pool, shard, -n, false)) ==
+		    INV_OK)
+			inventory_alloc_one(alloc, alloclen, pool, shard, n);
 	}
 	db_res_free(res);
 	return (r);
 }
 
 enum inv_result
-inventory_take(struct db *db, int64_t event_id, int64_t n, int tried,
-    char *alloc, size_t alloclen, int64_t *available)
+inventory_take(struct db *db, int64_t event_id, const char *pool, int64_t n,
+    int tried, char *alloc, size_t alloclen, int64_t *available)
 {
 	struct shard_row	*rows = NULL;
 	enum inv_result		 r;
@@ -127,23 +135,26 @@ inventory_take(struct db *db, int64_t event_id, int64_t n, int tried,
 	size_t			 used;
 	int			 count = 0, i;
 
-	if ((r = take_from_one(db, event_id, n, tried, alloc, alloclen,
+	if ((r = take_from_one(db, event_id, pool, n, tried, alloc, alloclen,
 	    &sum)) != INV_SHORT || sum < n) {
 		*available = sum;
 		return (r);
 	}
 	/* No single shard has enough but together they might. */
-	if (lock_shards(db, event_id, &rows, &count) == -1)
+	if (lock_shards(db, event_id, pool, &rows, &count) == -1)
 		return (INV_ERROR);
 	for (sum = 0, i = 0; i < count; i++)
 		sum += rows[i].available;
 	*available = sum;
-	*alloc = '\0';
+	if (*pool != '\0')
+		snprintf(alloc, alloclen, "%s/", pool);
+	else
+		*alloc = '\0';
 	for (i = 0; i < count && left > 0 && sum >= n; i++) {
 		take = rows[i].available < left ? rows[i].available : left;
 		if (take == 0)
 			continue;
-		if ((r = shard_add(db, event_id, rows[i].shard, -take,
+		if ((r = shard_add(db, event_id, pool, rows[i].shard, -take,
 		    false)) != INV_OK) {
 			free(rows);
 			/* Short under our own lock cannot be: say so. */
@@ -151,20 +162,36 @@ inventory_take(struct db *db, int64_t event_id, int64_t n, int tried,
 		}
 		used = strlen(alloc);
 		snprintf(alloc + used, alloclen - used, "%s%d:%" PRId64,
-		    used > 0 ? "," : "", rows[i].shard, take);
+		    used > 0 && alloc[used - 1] != '/' ? "," : "", rows[i].shard,
+		    take);
 		left -= take;
 	}
 	free(rows);
 	return (left == 0 ? INV_OK : INV_SHORT);
 }
 
-/* "shard:n[,...]" into arrays sorted by shard; the count or -1. */
+/*
+ * "[POOL/]shard:n[,...]" into the pool and arrays sorted by shard; the
+ * count or -1.
+ */
 static int
-parse_alloc(const char *alloc, int *shards, int64_t *counts, int max)
+parse_alloc(const char *alloc, char pool[CLASS_CODE_MAX + 1], int *shards,
+    int64_t *counts, int max)
 {
-	const char	*p = alloc;
+	const char	*p = alloc, *slash = strchr(alloc, '/');
 	char		*end;
 	int		 n = 0, i, j;
+
+	pool[0] = '\0';
+	if (slash != NULL) {
+		if (slash == alloc || slash - alloc > CLASS_CODE_MAX ||
+		    strspn(alloc, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst"
+		    "uvwxyz0123456789_-") != (size_t)(slash - alloc))
+			return (-1);
+		memcpy(pool, alloc, (size_t)(slash - alloc));
+		pool[slash - alloc] = '\0';
+		p = slash + 1;
+	}
 
 	while (*p != '\0') {
 		if (n == max)
@@ -192,25 +219,37 @@ parse_alloc(const char *alloc, int *shards, int64_t *counts, int max)
 	return (n);
 }
 
+void
+inventory_alloc_pool(const char *alloc, char pool[CLASS_CODE_MAX + 1])
+{
+	int	shards[EVENT_MAX_SHARDS];
+	int64_t	counts[EVENT_MAX_SHARDS];
+
+	if (parse_alloc(alloc, pool, shards, counts, EVENT_MAX_SHARDS) < 1)
+		pool[0] = '\0';
+}
+
 enum inv_result
 inventory_give_back(struct db *db, int64_t event_id, const char *alloc)
 {
+	char		pool[CLASS_CODE_MAX + 1];
 	int		shards[EVENT_MAX_SHARDS];
 	int64_t		counts[EVENT_MAX_SHARDS];
 	int		n, i;
 	enum inv_result	r;
 
-	if ((n = parse_alloc(alloc, shards, counts, EVENT_MAX_SHARDS)) < 1)
+	if ((n = parse_alloc(alloc, pool, shards, counts, EVENT_MAX_SHARDS)) < 1)
 		return (INV_ERROR);
 	for (i = 0; i < n; i++)
-		if ((r = shard_add(db, event_id, shards[i], counts[i],
+		if ((r = shard_add(db, event_id, pool, shards[i], counts[i],
 		    false)) != INV_OK)
 			return (r);
 	return (INV_OK);
 }
 
 enum inv_result
-inventory_spread(struct db *db, int64_t event_id, int64_t total, int k)
+inventory_spread(struct db *db, int64_t event_id, const char *pool,
+    int64_t total, int k)
 {
 	int64_t	 base = total / k, extra = total % k, cap;
 	char	*sql;
@@ -220,13 +259,13 @@ inventory_spread(struct db *db, int64_t event_id, int64_t total, int k)
 
 	if ((f = open_memstream(&sql, &len)) == NULL)
 		fatal("open_memstream failed");
-	fprintf(f, "INSERT INTO event_inventory (event_id, shard, available, "
-	    "capacity) VALUES ");
+	fprintf(f, "INSERT INTO event_inventory (event_id, class_code, shard, "
+	    "available, capacity) VALUES ");
 	/* Every shard gets total/k, the first total%k one more. */
 	for (i = 0; i < k; i++) {
 		cap = base + (i < extra ? 1 : 0);
-		fprintf(f, "%s(%" PRId64 ", %d, %" PRId64 ", %" PRId64 ")",
-		    i > 0 ? ", " : "", event_id, i, cap, cap);
+		fprintf(f, "%s(%" PRId64 ", '%s', %d, %" PRId64 ", %" PRId64 ")",
+		    i > 0 ? ", " : "", event_id, pool, i, cap, cap);
 	}
 	fclose(f);
 	rv = db_exec(db, sql);
@@ -244,7 +283,7 @@ inventory_resize(struct db *db, int64_t event_id, int64_t old_total,
 	enum inv_result		 r = INV_OK;
 	int			 n = 0, i;
 
-	if (lock_shards(db, event_id, &rows, &n) == -1)
+	if (lock_shards(db, event_id, "", &rows, &n) == -1)
 		return (INV_ERROR);
 	for (i = 0; i < n; i++)
 		unsold += rows[i].available;
@@ -265,7 +304,8 @@ inventory_resize(struct db *db, int64_t event_id, int64_t old_total,
 			take = -take;
 		}
 		if (take != 0)
-			r = shard_add(db, event_id, rows[i].shard, take, true);
+			r = shard_add(db, event_id, "", rows[i].shard, take,
+			    true);
 	}
 	free(rows);
 	/* Short under our own lock cannot be: an error, not a refusal. */
@@ -273,15 +313,18 @@ inventory_resize(struct db *db, int64_t event_id, int64_t old_total,
 }
 
 enum inv_result
-inventory_available(struct db *db, int64_t event_id, int64_t *available)
+inventory_available(struct db *db, int64_t event_id, const char *pool,
+    int64_t *available)
 {
 	struct db_res	*res;
-	char		**row, sql[256];
+	char		**row, sql[256], where[64] = "";
 	enum inv_result	 r = INV_SHORT;
 
+	if (pool != NULL)
+		snprintf(where, sizeof where, " AND class_code = '%s'", pool);
 	snprintf(sql, sizeof sql, "SELECT COALESCE(SUM(available), 0), "
-	    "COUNT(*) FROM event_inventory WHERE event_id = %" PRId64,
-	    event_id);
+	    "COUNT(*) FROM event_inventory WHERE event_id = %" PRId64 "%s",
+	    event_id, where);
 	if ((res = db_query(db, sql)) == NULL)
 		return (INV_ERROR);
 	if ((row = db_res_next(res)) != NULL && strtoll(row[1], NULL, 10) > 0) {
@@ -296,32 +339,29 @@ int
 inventory_sums(struct db *db, struct inv_sum *sums, size_t n)
 {
 	struct db_res	*res;
-	char		**row, *sql;
-	FILE		*f;
-	size_t		 len, i;
-	int64_t		 id;
+	char		**row;
+	size_t		 i;
+	int64_t		 id, *ids;
 
 	if (n == 0)
 		return (0);
-	if ((f = open_memstream(&sql, &len)) == NULL)
-		fatal("open_memstream failed");
-	fprintf(f, "SELECT event_id, SUM(available) FROM event_inventory "
-	    "WHERE event_id IN (");
+	ids = xcalloc(n, sizeof *ids);
 	for (i = 0; i < n; i++) {
-		fprintf(f, "%s%" PRId64, i > 0 ? ", " : "", sums[i].event_id);
+		ids[i] = sums[i].event_id;
 		sums[i].available = 0;
 	}
-	fprintf(f, ") GROUP BY event_id");
-	fclose(f);
-	res = db_query(db, sql);
-	free(sql);
+	res = db_query_ids(db, "SELECT event_id, class_code, SUM(available) "
+	    "FROM event_inventory WHERE event_id IN ", ids, n,
+	    " GROUP BY event_id, class_code");
+	free(ids);
 	if (res == NULL)
 		return (-1);
 	while ((row = db_res_next(res)) != NULL) {
 		id = strtoll(row[0], NULL, 10);
 		for (i = 0; i < n; i++)
-			if (sums[i].event_id == id)
-				sums[i].available = strtoll(row[1], NULL, 10);
+			if (sums[i].event_id == id &&
+			    strcmp(sums[i].pool, row[1]) == 0)
+				sums[i].available = strtoll(row[2], NULL, 10);
 	}
 	db_res_free(res);
 	return (0);

@@ -42,27 +42,36 @@ static struct redis_script reconcile_script = REDIS_SCRIPT("gate_reconcile",
     "redis.call('SET', KEYS[1], ARGV[1]) "
     "return {1, had or -1}");
 
+/* ":c:" keeps a class named "v" apart from the common pool's version. */
 void
-gate_key(int64_t event_id, char *buf, size_t len)
+gate_key(int64_t event_id, const char *pool, char *buf, size_t len)
 {
-	snprintf(buf, len, "bo:{ev:%" PRId64 "}:avail", event_id);
+	if (*pool == '\0')
+		snprintf(buf, len, "bo:{ev:%" PRId64 "}:avail", event_id);
+	else
+		snprintf(buf, len, "bo:{ev:%" PRId64 "}:c:%s:avail", event_id,
+		    pool);
 }
 
 static void
-version_key(int64_t event_id, char *buf, size_t len)
+version_key(int64_t event_id, const char *pool, char *buf, size_t len)
 {
-	snprintf(buf, len, "bo:{ev:%" PRId64 "}:avail:v", event_id);
+	char	key[80];
+
+	gate_key(event_id, pool, key, sizeof key);
+	snprintf(buf, len, "%s:v", key);
 }
 
 enum gate_result
-gate_admit(struct redis_conn *rc, int64_t event_id, int qty, int64_t *value)
+gate_admit(struct redis_conn *rc, int64_t event_id, const char *pool, int qty,
+    int64_t *value)
 {
-	char		 key[64], arg[16];
+	char		 key[80], arg[16];
 	const char	*k = key, *a = arg;
 	redisReply	*r;
 	enum gate_result result;
 
-	gate_key(event_id, key, sizeof key);
+	gate_key(event_id, pool, key, sizeof key);
 	snprintf(arg, sizeof arg, "%d", qty);
 	if ((r = redis_script_run(rc, &admit_script, 1, &k, 1, &a)) == NULL)
 		return (GATE_DOWN);
@@ -80,14 +89,15 @@ gate_admit(struct redis_conn *rc, int64_t event_id, int qty, int64_t *value)
 }
 
 int
-gate_adjust(struct redis_conn *rc, int64_t event_id, int64_t delta)
+gate_adjust(struct redis_conn *rc, int64_t event_id, const char *pool,
+    int64_t delta)
 {
-	char		 key[64], vkey[64], arg[32];
+	char		 key[80], vkey[88], arg[32];
 	const char	*keys[2] = { key, vkey }, *a = arg;
 	redisReply	*r;
 
-	gate_key(event_id, key, sizeof key);
-	version_key(event_id, vkey, sizeof vkey);
+	gate_key(event_id, pool, key, sizeof key);
+	version_key(event_id, pool, vkey, sizeof vkey);
 	snprintf(arg, sizeof arg, "%" PRId64, delta);
 	if ((r = redis_script_run(rc, &adjust_script, 2, keys, 1, &a)) == NULL)
 		return (-1);
@@ -96,13 +106,14 @@ gate_adjust(struct redis_conn *rc, int64_t event_id, int64_t delta)
 }
 
 int
-gate_init(struct redis_conn *rc, int64_t event_id, int64_t value, bool *set)
+gate_init(struct redis_conn *rc, int64_t event_id, const char *pool,
+    int64_t value, bool *set)
 {
-	char		 key[64];
+	char		 key[80];
 	redisReply	*r;
 
 	*set = false;
-	gate_key(event_id, key, sizeof key);
+	gate_key(event_id, pool, key, sizeof key);
 	if ((r = redis_conn_commandf(rc, "SET %s %lld NX", key,
 	    (long long)value)) == NULL)
 		return (-1);
@@ -112,13 +123,13 @@ gate_init(struct redis_conn *rc, int64_t event_id, int64_t value, bool *set)
 }
 
 int
-gate_forget(struct redis_conn *rc, int64_t event_id)
+gate_forget(struct redis_conn *rc, int64_t event_id, const char *pool)
 {
-	char		 key[64], vkey[64];
+	char		 key[80], vkey[88];
 	redisReply	*r;
 
-	gate_key(event_id, key, sizeof key);
-	version_key(event_id, vkey, sizeof vkey);
+	gate_key(event_id, pool, key, sizeof key);
+	version_key(event_id, pool, vkey, sizeof vkey);
 	if ((r = redis_conn_commandf(rc, "DEL %s %s", key, vkey)) == NULL)
 		return (-1);
 	freeReplyObject(r);
@@ -130,7 +141,7 @@ gate_versions(struct redis_conn *rc, struct gate_check *c, size_t n)
 {
 	redisReply	**replies, *r;
 	const char	***argv;
-	char		(*keys)[2][64];
+	char		(*keys)[2][96];
 	int		 *argc, rv;
 	size_t		  i;
 
@@ -141,8 +152,10 @@ gate_versions(struct redis_conn *rc, struct gate_check *c, size_t n)
 	argc = xcalloc(n, sizeof *argc);
 	keys = xcalloc(n, sizeof *keys);
 	for (i = 0; i < n; i++) {
-		version_key(c[i].event_id, keys[i][0], sizeof keys[i][0]);
-		gate_key(c[i].event_id, keys[i][1], sizeof keys[i][1]);
+		version_key(c[i].event_id, c[i].pool, keys[i][0],
+		    sizeof keys[i][0]);
+		gate_key(c[i].event_id, c[i].pool, keys[i][1],
+		    sizeof keys[i][1]);
 		argv[i] = xcalloc(3, sizeof **argv);
 		argv[i][0] = "MGET";
 		argv[i][1] = keys[i][0];
@@ -180,7 +193,7 @@ reconcile_try(struct redis_conn *rc, struct gate_check *c, size_t n,
 {
 	enum { NARGV = 3 + 2 + 3 };
 	const char	***argv, *keys[2], *args[3];
-	char		 (*kbuf)[2][64], (*want)[24], (*nk)[16];
+	char		 (*kbuf)[2][96], (*want)[24], (*nk)[16];
 	int		  *argc, rv = 0;
 	size_t		   i;
 
@@ -190,8 +203,10 @@ reconcile_try(struct redis_conn *rc, struct gate_check *c, size_t n,
 	want = xcalloc(n, sizeof *want);
 	nk = xcalloc(n, sizeof *nk);
 	for (i = 0; i < n; i++) {
-		gate_key(c[i].event_id, kbuf[i][0], sizeof kbuf[i][0]);
-		version_key(c[i].event_id, kbuf[i][1], sizeof kbuf[i][1]);
+		gate_key(c[i].event_id, c[i].pool, kbuf[i][0],
+		    sizeof kbuf[i][0]);
+		version_key(c[i].event_id, c[i].pool, kbuf[i][1],
+		    sizeof kbuf[i][1]);
 		keys[0] = kbuf[i][0];
 		keys[1] = kbuf[i][1];
 		snprintf(want[i], sizeof want[i], "%" PRId64, c[i].want);

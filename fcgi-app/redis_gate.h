@@ -1,8 +1,9 @@
 /*
  * redis_gate.h: the per-event admission gate in Redis.
  *
- * bo:{ev:ID}:avail holds the seats an event still has, as far as Redis
- * knows. A Lua script checks and decrements it atomically, so a sold-out
+ * bo:{ev:ID}:avail holds the seats an event's common pool still has, as
+ * far as Redis knows; bo:{ev:ID}:c:CODE:avail those of a seat class with
+ * seats of its own (one counter per pool, inventory.h). A Lua script checks and decrements it atomically, so a sold-out
  * surge is answered without touching MySQL. The gate may over-admit (the
  * database still decides); it must not under-admit for long:
  *   - an admission whose database step fails is given back;
@@ -42,29 +43,32 @@ enum gate_result {
 	GATE_DOWN		/* Redis unavailable: use the database */
 };
 
-/* The counter's key; buf should hold 64 bytes. */
-void	 gate_key(int64_t event_id, char *buf, size_t len);
+/* A pool's counter key (pool "" is the common pool); buf holds 80 bytes. */
+void	 gate_key(int64_t event_id, const char *pool, char *buf, size_t len);
 
-enum gate_result gate_admit(struct redis_conn *, int64_t event_id, int qty,
-	    int64_t *value) __attribute__((warn_unused_result));
+enum gate_result gate_admit(struct redis_conn *, int64_t event_id,
+	    const char *pool, int qty, int64_t *value)
+	    __attribute__((warn_unused_result));
 /*
  * Add delta to the counter when it exists (a missing one is left for the
  * rebuild). +qty gives an admission back or returns cancelled seats; a
  * resize adds or takes. 0 or -1.
  */
-int	 gate_adjust(struct redis_conn *, int64_t event_id, int64_t delta);
+int	 gate_adjust(struct redis_conn *, int64_t event_id, const char *pool,
+	    int64_t delta);
 /*
  * Set the counter unless one exists (a rebuild, a new event). 0 (*set
  * says whether this call set it) or -1.
  */
-int	 gate_init(struct redis_conn *, int64_t event_id, int64_t value,
-	    bool *set);
-/* Drop the counter and its version (a deleted event). 0 or -1. */
-int	 gate_forget(struct redis_conn *, int64_t event_id);
+int	 gate_init(struct redis_conn *, int64_t event_id, const char *pool,
+	    int64_t value, bool *set);
+/* Drop a pool's counter and its version (a deleted event). 0 or -1. */
+int	 gate_forget(struct redis_conn *, int64_t event_id, const char *pool);
 
 /* One event's part in a reconcile pass. */
 struct gate_check {
 	int64_t		 event_id;
+	char		 pool[24];	/* "" for the common pool */
 	char		 version[24];	/* as read before the database */
 	char		 counter[24];	/* likewise ("" when there is none) */
 	bool		 quiet;		/* set only if the counter is unchanged */

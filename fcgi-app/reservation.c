@@ -46,6 +46,10 @@ reservation_from_row(char **row, struct reservation *r)
 	r->expires_ms = row[8] != NULL ? strtoll(row[8], NULL, 10) : 0;
 	snprintf(r->payment_ref, sizeof r->payment_ref, "%s",
 	    row[9] != NULL ? row[9] : "");
+	snprintf(r->seat_type, sizeof r->seat_type, "%s",
+	    row[10] != NULL ? row[10] : "");
+	r->unit_price = row[11] != NULL ? strtoll(row[11], NULL, 10) : -1;
+	r->total_price = row[12] != NULL ? strtoll(row[12], NULL, 10) : -1;
 }
 
 enum lookup

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "event.h"
 
 
 #define USER_ID_MAX	64	/* characters, printable ASCII */
@@ -36,6 +37,9 @@ struct reservation {
 	int64_t	cancelled_ms;		/* 0 when not cancelled */
 	int64_t	expires_ms;		/* holds: when the seats go back; else 0 */
 	char	payment_ref[PAYMENT_REF_MAX + 1];	/* "" when none */
+	char	seat_type[CLASS_CODE_MAX + 1];	/* "" for the implicit class */
+	int64_t	unit_price;		/* -1 when the event has no prices */
+	int64_t	total_price;		/* -1 likewise */
 };
 
 const char	*reservation_status_name(int);
@@ -49,7 +53,7 @@ int		 reservation_status_parse(const char *);
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', r.updated_at) DIV 1000, " \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', r.cancelled_at) DIV 1000, " \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', r.expires_at) DIV 1000, " \
-	"r.payment_ref"
+	"r.payment_ref, r.seat_type, r.unit_price, r.total_price"
 
 void		 reservation_from_row(char **row, struct reservation *);
 

@@ -54,6 +54,12 @@ reservation_json(const struct reservation *r)
 		json_object_object_add(o, "expiresAt", NULL);
 	json_object_object_add(o, "paymentRef", r->payment_ref[0] != '\0' ?
 	    json_object_new_string(r->payment_ref) : NULL);
+	json_object_object_add(o, "seatType", r->seat_type[0] != '\0' ?
+	    json_object_new_string(r->seat_type) : NULL);
+	json_object_object_add(o, "unitPrice", r->unit_price >= 0 ?
+	    json_object_new_int64(r->unit_price) : NULL);
+	json_object_object_add(o, "totalPrice", r->total_price >= 0 ?
+	    json_object_new_int64(r->total_price) : NULL);
 	return (o);
 }
 
@@ -94,6 +100,8 @@ read_reserve(struct request *req, struct response *resp, const char *who,
 	    &rq->user, &fe);
 	field_int(*body, "quantity", 1, 100, true, &rq->qty, &fe);
 	rq->hold = field_flag(*body, "hold", &fe);
+	field_string(*body, "seatType", 1, CLASS_CODE_MAX, true, false,
+	    &rq->seat_type, &fe);
 	rq->idem_key = request_header(req, "Idempotency-Key");
 	if (rq->idem_key != NULL && !printable_ascii(rq->idem_key, 128))
 		fe_add(&fe, "Idempotency-Key", "must be 1 to 128 printable "
@@ -149,7 +157,7 @@ static void
 reserve_failure(struct app *app, struct response *resp, enum reserve_outcome o,
     const struct reserve_req *rq, const struct reserve_result *r)
 {
-	char	msg[96];
+	char	msg[400];
 
 	switch (o) {
 	case RESERVE_NO_EVENT:
@@ -165,6 +173,15 @@ reserve_failure(struct app *app, struct response *resp, enum reserve_outcome o,
 		snprintf(msg, sizeof msg, "must be an integer from 1 to %d for "
 		    "this event", r->max_per_request);
 		field_error(resp, "quantity", msg);
+		break;
+	case RESERVE_BAD_CLASS:
+		if (r->classes[0] != '\0')
+			snprintf(msg, sizeof msg, "must be one of %s",
+			    r->classes);
+		else
+			snprintf(msg, sizeof msg, "this event has no seat "
+			    "classes: leave it out");
+		field_error(resp, "seatType", msg);
 		break;
 	case RESERVE_SOLD_OUT:
 		seats_error(resp, "INSUFFICIENT_SEATS", "Not enough seats left.",
@@ -200,7 +217,12 @@ reserve_failure(struct app *app, struct response *resp, enum reserve_outcome o,
 		    NULL);
 		break;
 	case RESERVE_UNAVAILABLE:
-		app_unavailable(app, resp, "reservation failed", r->detail);
+		if (r->outcome_unknown)
+			app_outcome_unknown(app, resp, "reservation failed",
+			    r->detail);
+		else
+			app_unavailable(app, resp, "reservation failed",
+			    r->detail);
 		break;
 	case RESERVE_FAILED:
 	case RESERVE_OK:

@@ -45,6 +45,10 @@ struct attempt_ctx {
 	bool				 duplicate;	/* a twin has the key */
 	bool				 admitted;	/* a valid admission */
 	int64_t				 admission;	/* its queue number */
+	char				 pool[CLASS_CODE_MAX + 1];
+	char				 seat_type[CLASS_CODE_MAX + 1];
+						/* "" for none */
+	int64_t				 unit_price;	/* -1: no prices */
 };
 
 /* How the request got past Redis, and what to undo. */
@@ -61,6 +65,42 @@ store_down(struct store *st, struct reserve_result *out)
 	snprintf(out->detail, sizeof out->detail, "%s", db_errstr(st->db));
 	return (db_fault_unavailable(db_fault(st->db)) ? RESERVE_UNAVAILABLE :
 	    RESERVE_FAILED);
+}
+
+/*
+ * The seat class asked for: the pool it sells from, its shards and price.
+ * An event without classes sells its common pool, without prices.
+ * (Classes never change after the event is created: the cache may say.)
+ */
+static enum reserve_outcome
+pick_class(const struct event *ev, const struct reserve_req *rq,
+    struct reserve_result *out, struct attempt_ctx *c)
+{
+	const struct seat_class	*sc;
+	size_t			 used;
+	int			 i;
+
+	c->pool[0] = '\0';
+	c->shards = ev->shards;
+	c->seat_type[0] = '\0';
+	c->unit_price = -1;
+	if (ev->nclasses == 0)
+		return (rq->seat_type == NULL ? RESERVE_OK : RESERVE_BAD_CLASS);
+	/* The seed's seatType is optional: the first class, then. */
+	if ((sc = rq->seat_type == NULL ? &ev->classes[0] : event_class(ev,
+	    rq->seat_type)) != NULL) {
+		snprintf(c->seat_type, sizeof c->seat_type, "%s", sc->code);
+		snprintf(c->pool, sizeof c->pool, "%s", class_pool(sc));
+		c->shards = sc->own_seats >= 0 ? sc->shards : ev->shards;
+		c->unit_price = sc->price;
+		return (RESERVE_OK);
+	}
+	for (i = 0, used = 0; i < ev->nclasses; i++) {
+		used = strlen(out->classes);
+		snprintf(out->classes + used, sizeof out->classes - used,
+		    "%s%s", i > 0 ? ", " : "", ev->classes[i].code);
+	}
+	return (RESERVE_BAD_CLASS);
 }
 
 /* The cached (or loaded) event may refuse at once; only SQL accepts. */
@@ -81,7 +121,10 @@ precheck(struct store *st, const struct reserve_req *rq,
 	case LOOKUP_FOUND:
 		break;
 	}
-	c->shards = ev.shards;
+	if ((o = pick_class(&ev, rq, out, c)) != RESERVE_OK) {
+		event_free(&ev);
+		return (o);
+	}
 	/* Checked whenever a token comes: the transaction has the last word. */
 	c->admitted = rq->admission != NULL && admission_valid(st,
 	    rq->event_id, rq->user, rq->admission, &c->admission);
@@ -101,26 +144,29 @@ precheck(struct store *st, const struct reserve_req *rq,
 
 /* Build the gate counter from the database, one worker at a time. */
 static void
-gate_refill(struct store *st, int64_t event_id)
+gate_refill(struct store *st, int64_t event_id, const char *pool)
 {
-	char	lock[80], token[LOCK_TOKEN_LEN + 1];
+	char	lock[96], token[LOCK_TOKEN_LEN + 1];
 	int64_t	available;
 	bool	set;
 
-	snprintf(lock, sizeof lock, "bo:{ev:%" PRId64 "}:rebuild", event_id);
+	snprintf(lock, sizeof lock, "bo:{ev:%" PRId64 "}:rebuild:%s", event_id,
+	    pool);
 	if (redis_lock_acquire(st->redis, lock, 2000, token) != LOCK_ACQUIRED)
 		return;
-	if (inventory_available(st->db, event_id, &available) == INV_OK &&
-	    gate_init(st->redis, event_id, available, &set) == 0 && set)
+	if (inventory_available(st->db, event_id, pool, &available) ==
+	    INV_OK && gate_init(st->redis, event_id, pool, available, &set) ==
+	    0 && set)
 		METRIC_INC(gate_rebuilds);
 	(void)redis_lock_release(st->redis, lock, token);
 }
 
 /* The gate or the event lock. RESERVE_OK lets the request try. */
 static enum reserve_outcome
-admit(struct store *st, const struct reserve_req *rq, struct admission *a,
+admit(struct store *st, const struct attempt_ctx *c, struct admission *a,
     struct reserve_result *out)
 {
+	const struct reserve_req	*rq = c->rq;
 	enum gate_result	g;
 	enum lock_result	l;
 
@@ -136,10 +182,11 @@ admit(struct store *st, const struct reserve_req *rq, struct admission *a,
 		a->locked = l == LOCK_ACQUIRED;
 		return (RESERVE_OK);
 	}
-	g = gate_admit(st->redis, rq->event_id, (int)rq->qty, &out->available);
+	g = gate_admit(st->redis, rq->event_id, c->pool, (int)rq->qty,
+	    &out->available);
 	if (g == GATE_MISSING) {
-		gate_refill(st, rq->event_id);
-		g = gate_admit(st->redis, rq->event_id, (int)rq->qty,
+		gate_refill(st, rq->event_id, c->pool);
+		g = gate_admit(st->redis, rq->event_id, c->pool, (int)rq->qty,
 		    &out->available);
 	}
 	switch (g) {
@@ -164,15 +211,17 @@ admit(struct store *st, const struct reserve_req *rq, struct admission *a,
 
 /* Undo the admission: the lock always, the gate when nothing committed. */
 static void
-admission_end(struct store *st, const struct reserve_req *rq,
+admission_end(struct store *st, const struct attempt_ctx *c,
     struct admission *a, bool give_back)
 {
+	const struct reserve_req	*rq = c->rq;
+
 	if (a->locked)
 		(void)redis_lock_release(st->redis, a->lockkey, a->token);
 	if (!a->admitted || !give_back)
 		return;
 	METRIC_INC(gate_compensations);
-	if (gate_adjust(st->redis, rq->event_id, rq->qty) == -1)
+	if (gate_adjust(st->redis, rq->event_id, c->pool, rq->qty) == -1)
 		log_warn("could not give back a gate admission of event %"
 		    PRId64 "; reconciliation will: %s", rq->event_id,
 		    redis_conn_errstr(st->redis));
@@ -195,7 +244,7 @@ round_trip_1(struct store *st, const struct attempt_ctx *c, int shard,
 	int		 rv;
 
 	*out = RESERVE_OK;
-	take = inventory_take_one_sql(rq->event_id, shard, rq->qty);
+	take = inventory_take_one_sql(rq->event_id, c->pool, shard, rq->qty);
 	sql = xasprintf("START TRANSACTION; "
 	    "SELECT status, event_date > UTC_TIMESTAMP(3), max_per_request, "
 	    "per_user_limit, waiting_room FROM events WHERE id = %" PRId64
@@ -235,46 +284,85 @@ round_trip_1(struct store *st, const struct attempt_ctx *c, int shard,
 		    ATTEMPT_FINAL);
 	}
 	if (s[3].affected == 1)
-		inventory_alloc_one(alloc, INVENTORY_ALLOC_MAX, shard, rq->qty);
+		inventory_alloc_one(alloc, INVENTORY_ALLOC_MAX, c->pool, shard,
+		    rq->qty);
 	else
 		alloc[0] = '\0';
 	return (ATTEMPT_OK);
 }
 
+/* The reservation's status, hold, class and prices, before the insert. */
+static void
+fill_row(const struct store *st, const struct attempt_ctx *c,
+    struct reservation *r)
+{
+	const struct reserve_req	*rq = c->rq;
+
+	/* The row's timestamps come from here, so the 201 can echo them. */
+	r->created_ms = r->updated_ms = time_real_ms();
+	r->status = rq->hold ? RES_STATUS_HELD : RES_STATUS_CONFIRMED;
+	r->expires_ms = rq->hold ? r->created_ms + st->conf->hold_ttl_s * 1000LL :
+	    0;
+	snprintf(r->seat_type, sizeof r->seat_type, "%s", c->seat_type);
+	r->unit_price = c->unit_price;
+	r->total_price = c->unit_price >= 0 ? c->unit_price * rq->qty : -1;
+}
+
+/* "'text'" or NULL, and an integer or NULL, for the insert. */
+static void
+sql_values(const struct reservation *r, char until[48], char type[24],
+    char unit[24], char total[24])
+{
+	char	ts[40];
+
+	if (r->expires_ms != 0) {
+		time_sql_datetime(r->expires_ms, ts, sizeof ts);
+		snprintf(until, 48, "'%s'", ts);
+	} else
+		snprintf(until, 48, "NULL");
+	/* Class codes are [A-Za-z0-9_-]: safe to quote. */
+	snprintf(type, 24, r->seat_type[0] != '\0' ? "'%s'" : "NULL",
+	    r->seat_type);
+	if (r->unit_price >= 0) {
+		snprintf(unit, 24, "%" PRId64, r->unit_price);
+		snprintf(total, 24, "%" PRId64, r->total_price);
+	} else {
+		snprintf(unit, 24, "NULL");
+		snprintf(total, 24, "NULL");
+	}
+}
+
 /* Round trip 2: the reservation row, its audit row, COMMIT. */
 static int
-round_trip_2(struct store *st, const struct reserve_req *rq, const char *alloc,
+round_trip_2(struct store *st, const struct attempt_ctx *c, const char *alloc,
     const char *txn_id, struct reservation *r)
 {
+	const struct reserve_req	*rq = c->rq;
 	struct db_stmt	 s[3];
-	char		 now[40], until[40] = "", *user = db_quote(rq->user), *sql;
-	char		*key = db_quote(rq->idem_key), *canon, *hash, *rid;
+	char		 now[40], until[48], type[24], unit[24], total[24];
+	char		*user = db_quote(rq->user), *sql, *canon, *hash, *rid;
+	char		*key = db_quote(rq->idem_key);
 	int		 rv;
 
 	canon = rq->idem_key != NULL ? idem_canonical(rq) : NULL;
 	hash = canon != NULL ? xasprintf("SHA2(%s, 256)", canon) :
 	    xstrdup("NULL");
 	rid = db_quote(rq->request_id);
-	/* The row's timestamps come from here, so the 201 can echo them. */
-	r->created_ms = r->updated_ms = time_real_ms();
+	fill_row(st, c, r);
 	time_sql_datetime(r->created_ms, now, sizeof now);
-	r->status = rq->hold ? RES_STATUS_HELD : RES_STATUS_CONFIRMED;
-	r->expires_ms = rq->hold ? r->created_ms + st->conf->hold_ttl_s * 1000LL :
-	    0;
-	if (rq->hold)
-		time_sql_datetime(r->expires_ms, until, sizeof until);
+	sql_values(r, until, type, unit, total);
 	sql = xasprintf("INSERT INTO reservations (event_id, user_id, quantity,"
-	    " status, shard_alloc, idempotency_key, request_hash, created_at, "
-	    "updated_at, expires_at) VALUES (%" PRId64 ", %s, %" PRId64 ", '%s',"
-	    " '%s', %s, %s, '%s', '%s', %s%s%s); "
+	    " seat_type, unit_price, total_price, status, shard_alloc, "
+	    "idempotency_key, request_hash, created_at, updated_at, expires_at)"
+	    " VALUES (%" PRId64 ", %s, %" PRId64 ", %s, %s, %s, '%s', '%s', %s,"
+	    " %s, '%s', '%s', %s); "
 	    "INSERT INTO reservation_audit (reservation_id, event_id, user_id, "
 	    "action, quantity, request_id, txn_id, idempotency_key) VALUES "
 	    "(LAST_INSERT_ID(), %" PRId64 ", %s, '%s', %" PRId64 ", %s, '%s', "
-	    "%s); COMMIT", rq->event_id, user, rq->qty,
+	    "%s); COMMIT", rq->event_id, user, rq->qty, type, unit, total,
 	    reservation_status_name(r->status), alloc, key, hash, now, now,
-	    rq->hold ? "'" : "", rq->hold ? until : "NULL", rq->hold ? "'" : "",
-	    rq->event_id, user, rq->hold ? "HOLD" : "CREATE", rq->qty, rid,
-	    txn_id, key);
+	    until, rq->event_id, user, rq->hold ? "HOLD" : "CREATE", rq->qty,
+	    rid, txn_id, key);
 	rv = db_batch(st->db, sql, DB_COMMITS, s, 3);
 	if (s[0].ran)
 		r->id = (int64_t)s[0].insert_id;
@@ -290,26 +378,23 @@ round_trip_2(struct store *st, const struct reserve_req *rq, const char *alloc,
 
 /* After a lost COMMIT answer: did this attempt's txn id commit? */
 static enum txn_lookup
-lookup_txn(struct store *st, const char *txn_id, struct reservation *r)
+ask_txn(struct store *st, const char *txn_id, void *out)
 {
 	struct db_res	*res;
 	char		**row, sql[640];
-	enum txn_lookup	 l = TXN_NOT_COMMITTED;
+	enum txn_lookup	 l = TXN_UNKNOWN;
 
 	snprintf(sql, sizeof sql, "SELECT " RESERVATION_COLUMNS " FROM "
 	    "reservation_audit a JOIN reservations r ON r.id = "
 	    "a.reservation_id WHERE a.txn_id = '%s'", txn_id);
-	/* The query fences the lost session first (db.h): the answer holds. */
-	if ((res = db_query(st->db, sql)) == NULL)
-		l = TXN_UNKNOWN;
-	else {
+	if ((res = db_query(st->db, sql)) != NULL) {
+		l = TXN_NOT_COMMITTED;
 		if ((row = db_res_next(res)) != NULL) {
-			reservation_from_row(row, r);
+			reservation_from_row(row, out);
 			l = TXN_COMMITTED;
 		}
 		db_res_free(res);
 	}
-	txn_count_lookup(l);
 	return (l);
 }
 
@@ -328,7 +413,8 @@ reserve_once(struct store *st, struct attempt_ctx *c, enum reserve_outcome *out)
 	if ((a = round_trip_1(st, c, shard, alloc, out)) != ATTEMPT_OK)
 		return (a);
 	if (alloc[0] == '\0' && (inv = inventory_take(st->db, rq->event_id,
-	    rq->qty, shard, alloc, sizeof alloc, &res->available)) != INV_OK) {
+	    c->pool, rq->qty, shard, alloc, sizeof alloc, &res->available)) !=
+	    INV_OK) {
 		db_rollback(st->db);
 		*out = inv == INV_SHORT ? RESERVE_SOLD_OUT : store_down(st, res);
 		return (inv == INV_ERROR && db_fault_retryable(db_fault(st->db)) ?
@@ -337,11 +423,11 @@ reserve_once(struct store *st, struct attempt_ctx *c, enum reserve_outcome *out)
 	snprintf(res->res.user, sizeof res->res.user, "%s", rq->user);
 	res->res.event_id = rq->event_id;
 	res->res.quantity = rq->qty;
-	if (round_trip_2(st, rq, alloc, txn_id, &res->res) == 0)
+	if (round_trip_2(st, c, alloc, txn_id, &res->res) == 0)
 		return (ATTEMPT_OK);
 	if (db_fault(st->db) == DB_AMBIGUOUS) {
 		*out = RESERVE_UNAVAILABLE;
-		switch (lookup_txn(st, txn_id, &res->res)) {
+		switch (txn_resolve(st, txn_id, ask_txn, &res->res)) {
 		case TXN_COMMITTED:
 			return (ATTEMPT_OK);
 		case TXN_NOT_COMMITTED:
@@ -406,13 +492,14 @@ reserve(struct store *st, const struct reserve_req *rq,
 		goto done;
 	}
 	o = idem_begin(st, rq, &mark, &out->res);
-	if (o == RESERVE_OK && (o = admit(st, rq, &a, out)) == RESERVE_OK) {
+	if (o == RESERVE_OK && (o = admit(st, &c, &a, out)) == RESERVE_OK) {
 		o = reserve_txn(st, &c);
 		/* Give back only what is known not to have committed. */
-		admission_end(st, rq, &a, o != RESERVE_OK && !c.unknown);
+		admission_end(st, &c, &a, o != RESERVE_OK && !c.unknown);
 		if (o == RESERVE_OK && c.admitted)
 			admission_used(st, rq->event_id, c.admission);
 	}
+	out->outcome_unknown = o == RESERVE_UNAVAILABLE && c.unknown;
 	/* A twin with the same key committed first: answer what it got. */
 	if (c.duplicate)
 		o = idem_after_duplicate(st, rq, &out->res);

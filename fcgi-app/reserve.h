@@ -33,6 +33,7 @@ struct reserve_req {
 	const char	*request_id;	/* the client's, kept in the audit */
 	const char	*admission;	/* X-Admission-Token, NULL when none */
 	bool		 hold;		/* HELD for hold_ttl_s, not CONFIRMED */
+	const char	*seat_type;	/* a class code; NULL for none */
 };
 
 enum reserve_outcome {
@@ -43,6 +44,8 @@ enum reserve_outcome {
 	RESERVE_NO_EVENT,
 	RESERVE_NOT_ON_SALE,	/* result.event_status, result.event_past */
 	RESERVE_TOO_MANY,	/* qty > result.max_per_request */
+	RESERVE_BAD_CLASS,	/* seatType missing, unknown, or given for an
+				   event without classes (result.classes) */
 	RESERVE_SOLD_OUT,	/* result.available seats left */
 	RESERVE_LIMIT,		/* over result.per_user_limit */
 	RESERVE_BUSY,		/* event-lock: another reservation holds it */
@@ -60,6 +63,11 @@ struct reserve_result {
 	int			 event_status;	/* enum event_status */
 	bool			 event_past;
 	int			 retry_after_s;	/* RESERVE_RATE_LIMITED */
+	bool			 outcome_unknown;	/* UNAVAILABLE after a
+						   COMMIT whose answer was lost
+						   and could not be learned */
+	char			 classes[EVENT_MAX_CLASSES * (CLASS_CODE_MAX + 2)];
+						/* "VIP, R, S" (BAD_CLASS) */
 	char			 detail[256];	/* for the log, never a client */
 };
 

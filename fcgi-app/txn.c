@@ -1,4 +1,4 @@
-/* txn.c: txn ids, retry backoff and lookup accounting. */
+/* txn.c: txn ids, retry backoff, and resolving a lost COMMIT. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "conf.h"
 #include "db.h"
 #include "metrics.h"
 #include "random_hex.h"
@@ -33,27 +34,49 @@ txn_backoff(int attempt, enum db_fault why)
 	    NULL);
 }
 
-void
-txn_count_lookup(enum txn_lookup l)
-{
-	METRIC_INC(txn_lookups[l]);
-}
-
 /* Did the attempt with this txn id commit? */
 static enum txn_lookup
-lookup(struct store *st, const char *table, const char *txn_id)
+ask_audit(struct store *st, const char *txn_id, void *table)
 {
 	struct db_res	*res;
 	char		 sql[160];
 	enum txn_lookup	 l = TXN_UNKNOWN;
 
-	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE txn_id = '%s'", table,
-	    txn_id);
+	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE txn_id = '%s'",
+	    (const char *)table, txn_id);
 	if ((res = db_query(st->db, sql)) != NULL) {
 		l = db_res_count(res) > 0 ? TXN_COMMITTED : TXN_NOT_COMMITTED;
 		db_res_free(res);
 	}
-	txn_count_lookup(l);
+	return (l);
+}
+
+static long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec * 1000L + ts.tv_nsec / 1000000);
+}
+
+enum txn_lookup
+txn_resolve(struct store *st, const char *txn_id, txn_ask_fn ask, void *ctx)
+{
+	enum txn_lookup	l;
+	long		deadline = now_ms() + st->conf->txn_lookup_wait_ms;
+	long		pause_ms = 50, left;
+
+	while ((l = ask(st, txn_id, ctx)) == TXN_UNKNOWN &&
+	    (left = deadline - now_ms()) > 0) {
+		if (pause_ms > left)
+			pause_ms = left;
+		nanosleep(&(struct timespec){ pause_ms / 1000,
+		    (pause_ms % 1000) * 1000000 }, NULL);
+		if (pause_ms < 400)
+			pause_ms *= 2;
+	}
+	METRIC_INC(txn_lookups[l]);
 	return (l);
 }
 
@@ -73,7 +96,8 @@ txn_run(struct store *st, const struct txn_job *job)
 			why = db_fault(st->db);
 		if (step != STEP_LOST_COMMIT)
 			continue;
-		switch (lookup(st, job->audit_table, txn_id)) {
+		switch (txn_resolve(st, txn_id, ask_audit,
+		    (void *)job->audit_table)) {
 		case TXN_COMMITTED:
 			step = STEP_COMMITTED;
 			break;

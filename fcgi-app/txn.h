@@ -27,11 +27,24 @@ void	 txn_new_id(char id[TXN_ID_LEN + 1]);
  */
 void	 txn_backoff(int attempt, enum db_fault why);
 
-/* How an ambiguous COMMIT was resolved, for the metrics. */
+/* How an ambiguous COMMIT was resolved. */
 enum txn_lookup { TXN_COMMITTED, TXN_NOT_COMMITTED, TXN_UNKNOWN };
-void	 txn_count_lookup(enum txn_lookup);
 
 struct store;
+
+/* One look for a txn id's audit row; TXN_UNKNOWN if the database failed. */
+typedef enum txn_lookup (*txn_ask_fn)(struct store *, const char *txn_id,
+    void *ctx);
+
+/*
+ * Ask until the answer is known or conf->txn_lookup_wait_ms has passed: a
+ * restarting server refuses connections for a second or two, and a guess
+ * either way sells a seat twice or loses a sale. The first question fences
+ * the lost session (db.h), so a "not committed" holds. Counts the final
+ * answer in the metrics.
+ */
+enum txn_lookup	 txn_resolve(struct store *, const char *txn_id, txn_ask_fn,
+    void *ctx);
 
 /* What one attempt did. */
 enum txn_step {
@@ -57,8 +70,8 @@ enum txn_result {
 
 /*
  * Run job->once up to TXN_ATTEMPTS times, a fresh txn id each time, with
- * backoff; after STEP_LOST_COMMIT look the txn id up (the query fences the
- * lost session first): committed is TXN_DONE, not committed runs again.
+ * backoff; after STEP_LOST_COMMIT resolve the txn id (txn_resolve):
+ * committed is TXN_DONE, not committed runs again.
  */
 enum txn_result txn_run(struct store *, const struct txn_job *);
 

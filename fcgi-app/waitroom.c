@@ -140,12 +140,12 @@ static int
 read_numbers(struct store *st, int64_t event_id, int64_t *serving,
     int64_t *issued, int64_t *gate)
 {
-	char		 skey[64], seq[64], avail[64];
+	char		 skey[64], seq[64], avail[80];
 	redisReply	*r;
 
 	qkey(event_id, "serving", skey, sizeof skey);
 	qkey(event_id, "seq", seq, sizeof seq);
-	gate_key(event_id, avail, sizeof avail);
+	gate_key(event_id, "", avail, sizeof avail);
 	if ((r = redis_conn_commandf(st->redis, "MGET %s %s %s", skey, seq,
 	    avail)) == NULL)
 		return (-1);
@@ -179,9 +179,12 @@ queue_poll(struct store *st, int64_t event_id, struct queue_state *out)
 		event_free(&ev);
 		return (QUEUE_UNAVAILABLE);
 	}
-	/* The gate counter, or the database when there is none. */
-	if (gate < 0 && inventory_available(st->db, event_id, &gate) ==
-	    INV_ERROR) {
+	/*
+	 * The common pool's gate counter, or the database when there is none
+	 * or the seats are in classes' pools.
+	 */
+	if ((gate < 0 || ev.nclasses > 0) && inventory_available(st->db,
+	    event_id, NULL, &gate) == INV_ERROR) {
 		event_free(&ev);
 		return (QUEUE_UNAVAILABLE);
 	}

@@ -136,7 +136,7 @@ reserve_n(int64_t event_id, const char *user, int64_t qty, const char *key,
     struct reserve_result *r)
 {
 	struct reserve_req	rq = { event_id, user, qty, key, "check-domain",
-				    NULL, false };
+				    NULL, false, NULL };
 
 	return (reserve(&st, &rq, r));
 }
@@ -145,7 +145,7 @@ static enum reserve_outcome
 hold_n(int64_t event_id, const char *user, int64_t qty, struct reserve_result *r)
 {
 	struct reserve_req	rq = { event_id, user, qty, NULL, "check-domain",
-				    NULL, true };
+				    NULL, true, NULL };
 
 	return (reserve(&st, &rq, r));
 }
@@ -203,7 +203,7 @@ START_TEST(test_spread_and_take_from_one_shard)
 	    "SEPARATOR '')", "event_inventory", id, ""), 3322);
 	ck_assert_int_eq(db_begin(st.db), 0);
 	/* Shard 0 "proved short": 3 seats come whole from another shard. */
-	ck_assert_int_eq(inventory_take(st.db, id, 3, 0, alloc, sizeof alloc,
+	ck_assert_int_eq(inventory_take(st.db, id, "", 3, 0, alloc, sizeof alloc,
 	    &avail), INV_OK);
 	ck_assert_str_eq(alloc, "1:3");
 	ck_assert_int_eq(unsold(id), 7);
@@ -219,11 +219,11 @@ START_TEST(test_multi_shard_take_in_ascending_order)
 
 	ck_assert_int_eq(db_begin(st.db), 0);
 	/* No shard has 9: all are locked in order and taken from in turn. */
-	ck_assert_int_eq(inventory_take(st.db, id, 9, -1, alloc, sizeof alloc,
+	ck_assert_int_eq(inventory_take(st.db, id, "", 9, -1, alloc, sizeof alloc,
 	    &avail), INV_OK);
 	ck_assert_str_eq(alloc, "0:3,1:3,2:2,3:1");
 	ck_assert_int_eq(unsold(id), 1);
-	ck_assert_int_eq(inventory_take(st.db, id, 2, -1, alloc, sizeof alloc,
+	ck_assert_int_eq(inventory_take(st.db, id, "", 2, -1, alloc, sizeof alloc,
 	    &avail), INV_SHORT);
 	ck_assert_int_eq(avail, 1);
 	db_rollback(st.db);
@@ -236,7 +236,7 @@ START_TEST(test_seats_return_exactly_once)
 	char	alloc[INVENTORY_ALLOC_MAX];
 
 	ck_assert_int_eq(db_begin(st.db), 0);
-	ck_assert_int_eq(inventory_take(st.db, id, 5, -1, alloc, sizeof alloc,
+	ck_assert_int_eq(inventory_take(st.db, id, "", 5, -1, alloc, sizeof alloc,
 	    &avail), INV_OK);
 	ck_assert_int_eq(inventory_give_back(st.db, id, alloc), INV_OK);
 	ck_assert_int_eq(unsold(id), 10);

@@ -29,12 +29,13 @@ from openapi_check import api, expect, tag  # noqa: F401 (api is a fixture)
 READ_TIMEOUT = 2        # mysql_read_timeout_s of the daemon under test
 HOLD = READ_TIMEOUT + 1.5   # a lock held past one read timeout, released before a second ends
 RECONCILE = 2           # reconcile_interval_s
+LOOKUP_WAIT = 3         # txn_lookup_wait_ms / 1000: how long a lost COMMIT's outcome is sought
 
 
 @pytest.fixture(scope="module", params=["gate", "event-lock"])
 def faulty(request, stack):
     d = ProxiedDaemon(stack, reservation_strategy=request.param, mysql_read_timeout_s=READ_TIMEOUT,
-                      reconcile_interval_s=RECONCILE)
+                      reconcile_interval_s=RECONCILE, txn_lookup_wait_ms=LOOKUP_WAIT * 1000)
     d.strategy = request.param
     yield d
     d.stop()
@@ -138,6 +139,51 @@ def test_reserve_answer_lost_after_commit(faulty, api, capsys):
     f = check_invariants(api, led, ev["id"])
     assert f["sold"] == 10, f
     report(capsys, f"{faulty.strategy} reserve, answer to the COMMIT batch lost", f)
+
+
+def test_reserve_answer_lost_while_the_server_restarts(faulty, api, capsys):
+    """The COMMIT's answer is lost and the server then refuses connections for a while (a restart,
+    a failover) but for less than txn_lookup_wait_ms: the daemon keeps asking and answers 201."""
+    ev = new_event(api)
+    led = Ledger(api)
+    before = metric(api, "boxoffice_txn_outcome_lookups_total", 'outcome="committed"')
+    faulty.proxy.add_rule(r"^INSERT INTO reservations", "cut_after_reply", then_refuse=LOOKUP_WAIT / 2)
+    r = led.reserve(ev["id"], f"restart-{tag()}", 2)
+    assert [a for a, _ in faulty.proxy.clear()] == ["cut_after_reply"]
+    assert expect(r, 201)["data"]["quantity"] == 2
+    after = metric(api, "boxoffice_txn_outcome_lookups_total", 'outcome="committed"')
+    assert after == before + 1, (before, after)
+    sell_out(led, ev["id"])
+    f = check_invariants(api, led, ev["id"])
+    assert f["sold"] == 10, f
+    report(capsys, f"{faulty.strategy} reserve, COMMIT answer lost, server away {LOOKUP_WAIT / 2} s", f)
+
+
+def test_reserve_outcome_unknown_is_said_and_resolved_by_the_key(faulty, api, capsys):
+    """The server stays away past txn_lookup_wait_ms after the lost COMMIT answer: the daemon must
+    not guess. It answers 503 with details.outcome = "unknown" and keeps the seats taken; the
+    client sends the request again with the same Idempotency-Key and gets the committed 201."""
+    ev = new_event(api)
+    led = Ledger(api)
+    before = metric(api, "boxoffice_txn_outcome_lookups_total", 'outcome="unknown"')
+    key, user = f"unknown-{tag()}", f"unknown-{tag()}"
+    faulty.proxy.add_rule(r"^INSERT INTO reservations", "cut_after_reply", then_refuse=LOOKUP_WAIT + 1.5)
+    r = led.reserve(ev["id"], user, 3, key=key)
+    assert [a for a, _ in faulty.proxy.clear()] == ["cut_after_reply"]
+    body = expect(r, 503, "SERVICE_UNAVAILABLE")
+    assert body["error"]["details"] == {"outcome": "unknown"}, body
+    assert int(r.headers["Retry-After"]) >= 1
+    after = metric(api, "boxoffice_txn_outcome_lookups_total", 'outcome="unknown"')
+    assert after == before + 1, (before, after)
+    time.sleep(LOOKUP_WAIT + 1.5)       # the server is back
+    again = expect(led.reserve(ev["id"], user, 3, key=key), 201)
+    rows = api.sql(f"SELECT id FROM reservations WHERE event_id = {ev['id']}")
+    assert [int(i) for (i,) in rows] == [again["data"]["id"]], rows
+    assert api.sold(ev["id"]) == 3
+    sell_out(led, ev["id"])
+    f = check_invariants(api, led, ev["id"])
+    assert f["sold"] == 10, f
+    report(capsys, f"{faulty.strategy} reserve, COMMIT answer lost, server away past the lookup wait", f)
 
 
 @pytest.mark.parametrize("pattern,where", [(r"^START TRANSACTION", "first"),
