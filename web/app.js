@@ -422,6 +422,7 @@
             value: currentUser(), readOnly: !!subject
         });
         var qty = qtySelect('qty', 1, maxQty);
+        qty.setAttribute('aria-describedby', 'qty-hint');
         var formError = h('p', { id: 'form-error', class: 'field-error', role: 'alert' });
         var submit = h('button', { type: 'submit', id: 'go' }, room ? 'Join the queue' : 'Reserve');
         var form = h('form', { id: 'buy', class: 'stack', novalidate: true },
@@ -431,7 +432,7 @@
                 'Up to 64 letters, digits or symbols; your tickets are booked under it.'),
             h('label', { for: 'qty' }, 'Tickets'),
             qty,
-            h('p', { class: 'hint' }, 'At most ' + plural(maxQty, 'ticket', 'tickets') + ' per booking.'),
+            h('p', { id: 'qty-hint', class: 'hint' }, 'At most ' + plural(maxQty, 'ticket', 'tickets') + ' per booking.'),
             formError,
             submit);
 
