@@ -4,7 +4,8 @@ driven by python3-selenium) with a phone-sized viewport.
 
 Each browser gets a fresh profile directory and the flags that keep Chromium from reaching
 out to the network (this machine has none). Screenshots go to $BOXOFFICE_SCREENSHOT_DIR
-(default build/test-logs/browser); docs/screenshots/ holds the committed ones."""
+(default build/test-logs/browser; docs/screenshots/ holds a committed set), chromedriver's logs
+to build/test-logs."""
 import os
 import shutil
 import sys
@@ -110,8 +111,10 @@ def browser(shots):
         opts.binary_location = CHROMIUM
         for flag in FLAGS + [f"--user-data-dir={profile}"]:
             opts.add_argument(flag)
+        logs = ROOT / "build/test-logs"
+        logs.mkdir(parents=True, exist_ok=True)
         service = Service(executable_path=CHROMEDRIVER,
-                          log_path=str(shots / f"chromedriver-{len(started)}.log"))
+                          log_path=str(logs / f"chromedriver-{len(started)}.log"))
         driver = webdriver.Chrome(service=service, options=opts)
         started.append((driver, profile))
         driver.set_page_load_timeout(30)
