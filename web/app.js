@@ -504,7 +504,14 @@
             if (!(err instanceof ApiError)) {
                 err = new ApiError(0, 'PAGE_ERROR', 'This page ran into a problem: ' + (err && err.message || err));
             }
-            setOutcome('error', title, errorLines(err),
+            var lines = errorLines(err);
+            if (err.status === 401) {
+                // signing in is someone else's page: say where the token goes, and open that part
+                lines.push(h('p', null, 'This sale needs an access token: add it under “Access token” ' +
+                    'at the foot of the page, then try again.'));
+                byId('access').open = true;
+            }
+            setOutcome('error', title, lines,
                 retry ? [h('button', { type: 'button', id: 'retry', onclick: retry }, 'Try again')] : null);
         }
 
