@@ -8,8 +8,11 @@ out to the network (this machine has none). Screenshots go to $BOXOFFICE_SCREENS
 to build/test-logs."""
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -57,11 +60,46 @@ class Api:
         return requests.post(f"{self.url}/api/reservations", headers=h, timeout=20,
                              json={"eventId": event_id, "userId": user, "quantity": quantity})
 
-    def reservations_of(self, user):
+    def reservations_of(self, user, token=None):
         r = requests.get(f"{self.url}/api/reservations/user/{requests.utils.quote(user, safe='')}",
-                         timeout=20)
+                         headers={"Authorization": f"Bearer {token or self.token}"}, timeout=20)
         assert r.status_code == 200, f"{r.status_code} {r.text[:300]}"
         return r.json()["data"]["content"]
+
+
+def restart_app(env, **overrides):
+    """Stop the daemon (SIGQUIT to its master) and start it again through scripts/stack up,
+    with BOXOFFICE_<KEY>=value for each key=value given (None: unset); waits for ready."""
+    pid = int(Path(env["BOXOFFICE_APP_LAUNCH_PID_FILE"]).read_text().strip())
+    os.kill(pid, signal.SIGQUIT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if " Z " in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1][:4]:
+                break
+        except OSError:
+            break
+        time.sleep(0.1)
+    child = dict(os.environ, BOXOFFICE_RUN_DIR=env["BOXOFFICE_RUN_DIR"])
+    for key, value in overrides.items():
+        child.pop("BOXOFFICE_" + key.upper(), None)
+        if value is not None:
+            child["BOXOFFICE_" + key.upper()] = str(value)
+    r = subprocess.run([str(ROOT / "scripts/stack"), "up", "--port-base", env["BOXOFFICE_PORT_BASE"]],
+                       env=child, capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, f"scripts/stack up failed:\n{r.stdout}\n{r.stderr}"
+
+
+@pytest.fixture
+def jwt_mode(stack_env):
+    """The daemon with auth_mode = jwt (the stack's HS256 key) for one test, then as before."""
+    restart_app(stack_env, auth_mode="jwt")
+    try:
+        yield lambda user: subprocess.run(
+            [str(ROOT / "scripts/mint-token"), user, "--run-dir", stack_env["BOXOFFICE_RUN_DIR"]],
+            capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+    finally:
+        restart_app(stack_env, auth_mode=os.environ.get("BOXOFFICE_AUTH_MODE"))
 
 
 @pytest.fixture(scope="session")

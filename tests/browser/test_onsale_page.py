@@ -3,7 +3,10 @@
 1. One user goes from the event list through the waiting room (admitting one person a second,
    behind five others, so that the place in line visibly moves) to a confirmed reservation;
    a second user, in another browser, then sees the event sold out, in the list and on its page.
-2. An event without a waiting room: reserving directly, through a 503 with Retry-After (the
+2. With auth_mode = jwt: a token given as /?token=... leaves the address, names the user and
+   goes as a bearer token with the queue and reservation calls (confirmed); a browser without
+   one is told why it cannot join (the 401's message).
+3. An event without a waiting room: reserving directly, through a 503 with Retry-After (the
    page waits and retries with the same Idempotency-Key), a seat taken by someone else while
    the page was open (409 INSUFFICIENT_SEATS: "sold out"), and an unknown event (the error
    envelope's message is shown, never a blank page).
@@ -79,8 +82,12 @@ def fits_phone(s):
     assert s["width"] <= PHONE["width"], f"the page is {s['width']} px wide on a {PHONE['width']} px screen"
 
 
-def shot(d, shots, name):
-    d.execute_script("window.scrollTo(0, 0)")
+def shot(d, shots, name, bottom_of=None):
+    """A screenshot from the top of the page, or scrolled so that element id bottom_of ends it."""
+    if bottom_of:
+        d.execute_script("document.getElementById(arguments[0]).scrollIntoView({block: 'end'})", bottom_of)
+    else:
+        d.execute_script("window.scrollTo(0, 0)")
     d.save_screenshot(str(shots / name))
 
 
@@ -265,3 +272,60 @@ def test_direct_reservation_through_a_503_then_sold_out_and_an_unknown_event(api
     assert envelope["error"]["message"] in text and envelope["error"]["code"] in text, text
     assert d.find_element(By.XPATH, "//button[normalize-space()='Try again']").is_displayed()
     shot(d, shots, "10-unknown-event.png")
+
+
+# Records the Authorization header of every API call the page makes (window.__auth).
+RECORD_AUTH_JS = """
+(function () {
+  const realFetch = window.fetch.bind(window);
+  window.__auth = [];
+  window.fetch = function (input, init) {
+    const h = (init && init.headers) || {};
+    window.__auth.push([(init && init.method) || 'GET', String(input), h.Authorization || null]);
+    return realFetch(input, init);
+  };
+})();
+"""
+
+
+def test_a_bearer_token_from_the_address_under_auth_mode_jwt(api, browser, base_url, shots, tag, jwt_mode):
+    name = f"Token Night {tag}"
+    ev = api.create_event(room_rate=50, eventName=name, totalSeats=10, perUserLimit=2, maxPerRequest=2,
+                          eventDate=stacklib.iso_in(days=0, minutes=50))
+    user = f"grace-{tag}"
+    token = jwt_mode(user)
+    d = browser()
+    d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_AUTH_JS})
+    d.get(f"{base_url}/?token={token}#/events/{ev['id']}")
+    s = until(d, lambda s: s["h1"] == name and s["form"], "the event page")
+    assert "token=" not in d.current_url, d.current_url
+    box = d.find_element(By.ID, "user")
+    assert box.get_attribute("value") == user and box.get_attribute("readonly") is not None
+    assert d.find_element(By.ID, "user-hint").text == "Set by your access token."
+    d.find_element(By.ID, "go").click()
+    s = until(d, lambda s: s["turn"] or s["outcome"], "the admission")
+    assert s["turn"], s
+    d.find_element(By.ID, "reserve").click()
+    s = until(d, lambda s: "ok" in s["outcome"].split() or "error" in s["outcome"].split(), "the booking")
+    assert "ok" in s["outcome"].split(), s
+    calls = d.execute_script("return window.__auth")
+    sent = {(m, u.split("?")[0]): a for m, u, a in calls}
+    for call in (("POST", f"/api/events/{ev['id']}/queue"), ("POST", f"/api/events/{ev['id']}/queue/admission"),
+                 ("POST", "/api/reservations")):
+        assert sent.get(call) == f"Bearer {token}", (call, calls)
+    assert all(a is None for m, u, a in calls if m == "GET"), calls   # the reads stay cacheable
+    assert [r["quantity"] for r in api.reservations_of(user, token) if r["eventId"] == ev["id"]] == [1]
+
+    # no token: the server's 401 message, and a way to try again
+    d2 = browser()
+    d2.get(f"{base_url}/#/events/{ev['id']}")
+    until(d2, lambda s: s["h1"] == name and s["form"], "the event page without a token")
+    d2.find_element(By.ID, "user").send_keys(f"heidi-{tag}")
+    d2.find_element(By.ID, "go").click()
+    s = until(d2, lambda s: "error" in s["outcome"].split(), "the refusal")
+    r = requests.post(f"{base_url}/api/events/{ev['id']}/queue", json={"userId": "x"}, timeout=20)
+    assert r.status_code == 401 and r.json()["error"]["message"] in s["outcomeText"], (r.text, s)
+    assert "UNAUTHORIZED" in s["outcomeText"] and d2.find_element(By.ID, "retry").is_displayed()
+    assert d2.find_element(By.ID, "access").get_attribute("open") is not None  # where the token goes
+    fits_phone(state(d2))
+    shot(d2, shots, "11-token-required.png", bottom_of="outcome")
