@@ -286,7 +286,7 @@ parse_iso8601(const char *s, int64_t *ms)
 	    30, 31 };
 	struct tm	 tm;
 	int		 y, mo, d, h, mi, sec, frac = 0, fdigits = 0, oh, om;
-	int64_t		 offset = 0;
+	int64_t		 offset = 0, v;
 	time_t		 t;
 	const char	*p;
 
@@ -334,7 +334,15 @@ parse_iso8601(const char *s, int64_t *ms)
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
 	t = timegm(&tm);
-	*ms = (int64_t)t * 1000 + frac + offset;
+	v = (int64_t)t * 1000 + frac + offset;
+	/*
+	 * The instant, not only its written fields, must be in range:
+	 * 9999-12-31T23:00:00-05:00 is in year 10000 in UTC, which neither
+	 * DATETIME nor our own timestamps can hold (found by fuzz_validate).
+	 */
+	if (v < 0 || v > ISO8601_MAX_MS)
+		return (false);
+	*ms = v;
 	return (true);
 }
 

@@ -64,7 +64,14 @@ int	 field_datetime(struct json_object *, const char *name, bool required,
 bool	 query_int(const struct request *, const char *name, int64_t def,
 	    int64_t min, int64_t max, int64_t *out, struct fielderrs *);
 
-/* Parse "YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM|-HH:MM]" to epoch ms. */
+/* 9999-12-31T23:59:59.999Z: the last instant DATETIME(3) can store. */
+#define ISO8601_MAX_MS	INT64_C(253402300799999)
+
+/*
+ * Parse "YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM|-HH:MM]" to epoch ms, which must
+ * fall from 1970-01-01T00:00:00Z to ISO8601_MAX_MS once the offset is
+ * applied.
+ */
 bool	 parse_iso8601(const char *, int64_t *ms);
 /* 1..max bytes of printable ASCII (0x20..0x7e), not all spaces. */
 bool	 printable_ascii(const char *, size_t max);

@@ -54,6 +54,25 @@ START_TEST(test_iso8601)
 }
 END_TEST
 
+/* Offsets can push a valid-looking date out of what DATETIME holds. */
+START_TEST(test_iso8601_instant_range)
+{
+	int64_t	ms = 42;
+
+	ck_assert(parse_iso8601("9999-12-31T23:59:59.999Z", &ms) &&
+	    ms == ISO8601_MAX_MS);
+	ck_assert(parse_iso8601("9999-12-31T23:59:59.999+00:01", &ms) &&
+	    ms == ISO8601_MAX_MS - 60000);
+	ms = 42;
+	/* Regressions (fuzz_validate): both used to answer 500 on insert. */
+	ck_assert(!parse_iso8601("9999-12-31T23:00:00-05:00", &ms));
+	ck_assert(!parse_iso8601("9999-12-31T12:00:00.5-15:00", &ms));
+	ck_assert(!parse_iso8601("1970-01-01T00:30:00+01:00", &ms));
+	ck_assert_int_eq(ms, 42);
+	ck_assert(parse_iso8601("1970-01-01T01:00:00+01:00", &ms) && ms == 0);
+}
+END_TEST
+
 START_TEST(test_printable)
 {
 	char	long65[66];
@@ -118,6 +137,7 @@ validate_suite(void)
 
 	tcase_add_test(tc, test_ids);
 	tcase_add_test(tc, test_iso8601);
+	tcase_add_test(tc, test_iso8601_instant_range);
 	tcase_add_test(tc, test_printable);
 	tcase_add_test(tc, test_fields);
 	tcase_add_test(tc, test_consttime_equal);
