@@ -2,9 +2,10 @@
  * fuzz_conf.c: the configuration file parser (conf.c), then the checks a
  * start-up and a reload run on what it parsed.
  *
- * Input: the file's bytes. They are written to a memfd and read back through
- * its /proc/self/fd path, so the real fopen()/fgets() path runs without
- * touching the disk.
+ * Input: the file's bytes, then optionally a line "%%env" and "KEY=value"
+ * lines that become BOXOFFICE_<KEY> variables for conf_load(). The file is
+ * written to a memfd and read back through its /proc/self/fd path, so the
+ * real fopen()/fgets() path runs without touching the disk.
  */
 #include "config.h"
 
@@ -33,16 +34,50 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return (0);
 }
 
+#define ENV_MARK	"\n%%env\n"
+#define MAX_ENV		8
+
+/* Set "KEY=value" lines as BOXOFFICE_KEY; names[] gets what to unset. */
+static int
+set_env(const char *text, size_t len, char names[][64])
+{
+	char	*copy = strndup(text, len), *line, *save = NULL, *eq;
+	int	 n = 0, i;
+
+	for (line = strtok_r(copy, "\n", &save); line != NULL && n < MAX_ENV;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if ((eq = strchr(line, '=')) == NULL || eq == line ||
+		    eq - line > 40)
+			continue;
+		*eq = '\0';
+		snprintf(names[n], 64, "BOXOFFICE_%s", line);
+		for (i = (int)sizeof "BOXOFFICE_" - 1; names[n][i] != '\0'; i++)
+			if (names[n][i] >= 'a' && names[n][i] <= 'z')
+				names[n][i] -= 'a' - 'A';
+		if (setenv(names[n], eq + 1, 1) == 0)
+			n++;
+	}
+	free(copy);
+	return (n);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct bo_conf	 c, old;
-	char		 err[512];
-	size_t		 off = 0;
+	char		 err[512], names[MAX_ENV][64];
+	const uint8_t	*mark;
+	size_t		 off = 0, envlen = 0;
 	ssize_t		 n;
+	int		 nenv = 0, i;
 
 	if (memfd == -1)
 		LLVMFuzzerInitialize(NULL, NULL);
+	mark = memmem(data, size, ENV_MARK, sizeof ENV_MARK - 1);
+	if (mark != NULL) {
+		envlen = size - (size_t)(mark - data) - (sizeof ENV_MARK - 1);
+		size = (size_t)(mark - data) + 1;
+	}
 	FUZZ_ASSERT(ftruncate(memfd, 0) == 0);
 	while (off < size) {
 		n = pwrite(memfd, data + off, size - off, (off_t)off);
@@ -70,5 +105,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		conf_free(&old);
 	}
 	conf_free(&c);
+
+	/* Defaults, file, environment and checks in one step, as at start. */
+	if (mark != NULL)
+		nenv = set_env((const char *)mark + sizeof ENV_MARK - 1,
+		    envlen, names);
+	err[0] = '\0';
+	if (conf_load(&c, path, err, sizeof err) == 0) {
+		FUZZ_ASSERT(conf_validate(&c, err, sizeof err) == 0);
+		conf_free(&c);
+	} else
+		FUZZ_ASSERT(err[0] != '\0');
+	for (i = 0; i < nenv; i++)
+		unsetenv(names[i]);
 	return (0);
 }

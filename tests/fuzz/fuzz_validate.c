@@ -168,6 +168,7 @@ static void
 try_scalars(const uint8_t *data, size_t size)
 {
 	struct request		 req;
+	struct response		 resp;
 	struct fielderrs	 fe;
 	char			*s;
 	int64_t			 v, ms;
@@ -197,7 +198,19 @@ try_scalars(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(v >= 1 && v <= 100 && fe.n == 0);
 	else
 		FUZZ_ASSERT(fe.n == 1);
+	FUZZ_ASSERT(query_int(&req, "page", 0, 0, 10, &v, &fe) && v == 0);
 	fe_free(&fe);
+
+	/* The same text as a path capture: an id, or a 400 envelope. */
+	req.ncaptures = 1;
+	req.capture_names[0] = "id";
+	req.capture_values[0] = s;
+	resp_init(&resp);
+	if (capture_id(&req, &resp, "id", &v))
+		FUZZ_ASSERT(v > 0 && resp.status == 0);
+	else
+		check_envelope(&resp, 400);
+	resp_free(&resp);
 	free(s);
 }
 
