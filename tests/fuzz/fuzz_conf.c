@@ -21,11 +21,33 @@
 static int	memfd = -1;
 static char	path[64];
 
+/* BOXOFFICE_<KEY> of every key, upper-cased, into buf. */
+static void
+env_name(char *buf, size_t len, const char *key)
+{
+	size_t	i;
+
+	snprintf(buf, len, "BOXOFFICE_%s", key);
+	for (i = sizeof "BOXOFFICE_" - 1; buf[i] != '\0'; i++)
+		if (buf[i] >= 'a' && buf[i] <= 'z')
+			buf[i] -= 'a' - 'A';
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	const struct conf_key	*keys;
+	char			 name[64];
+	size_t			 nkeys, i;
+
 	/* conf_keep_restart_keys() warns about every restart-only change. */
 	log_set_level(LOG_LVL_ERROR);
+	/* Only the input sets the environment (scripts/test exports some). */
+	keys = conf_keys(&nkeys);
+	for (i = 0; i < nkeys; i++) {
+		env_name(name, sizeof name, keys[i].name);
+		unsetenv(name);
+	}
 	if ((memfd = memfd_create("fuzz_conf", 0)) == -1) {
 		perror("memfd_create");
 		exit(1);
@@ -42,7 +64,7 @@ static int
 set_env(const char *text, size_t len, char names[][64])
 {
 	char	*copy = strndup(text, len), *line, *save = NULL, *eq;
-	int	 n = 0, i;
+	int	 n = 0;
 
 	for (line = strtok_r(copy, "\n", &save); line != NULL && n < MAX_ENV;
 	    line = strtok_r(NULL, "\n", &save)) {
@@ -50,10 +72,7 @@ set_env(const char *text, size_t len, char names[][64])
 		    eq - line > 40)
 			continue;
 		*eq = '\0';
-		snprintf(names[n], 64, "BOXOFFICE_%s", line);
-		for (i = (int)sizeof "BOXOFFICE_" - 1; names[n][i] != '\0'; i++)
-			if (names[n][i] >= 'a' && names[n][i] <= 'z')
-				names[n][i] -= 'a' - 'A';
+		env_name(names[n], 64, line);
 		if (setenv(names[n], eq + 1, 1) == 0)
 			n++;
 	}
