@@ -82,6 +82,9 @@ CORPUS = [
     ("dot-dot-inside-api", req(b"GET /api/../api/health HTTP/1.1", HOST), 404, "NOT_FOUND"),
     ("non-utf8-path", req(b"GET /api/health\xff HTTP/1.1", HOST), 404, "NOT_FOUND"),
     ("pct00-in-query", req(b"GET /api/events?page=%00 HTTP/1.1", HOST), 400, "INVALID_REQUEST"),
+    # used to read as size=5 (a decoded NUL cut the value short; found by fuzz_request)
+    ("pct00-inside-query-value", req(b"GET /api/events?size=5%00abc HTTP/1.1", HOST), 400,
+     "INVALID_REQUEST"),
     ("bad-escape-in-query", req(b"GET /api/events?page=%g1 HTTP/1.1", HOST), 400,
      "INVALID_REQUEST"),
     ("too-many-query-params",
