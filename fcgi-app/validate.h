@@ -51,7 +51,8 @@ struct json_object *body_object(const struct request *, struct response *);
 int	 field_int(struct json_object *, const char *name, int64_t min,
 	    int64_t max, bool required, int64_t *out, struct fielderrs *);
 /* With ascii, strings must be printable ASCII of minlen..maxlen bytes;
- * otherwise UTF-8 of minlen..maxlen characters without control characters.
+ * otherwise well-formed UTF-8 (no overlong forms, surrogates or code points
+ * past U+10FFFF) of minlen..maxlen characters without control characters.
  * The returned pointer belongs to the JSON object. */
 int	 field_string(struct json_object *, const char *name, size_t minlen,
 	    size_t maxlen, bool ascii, bool required, const char **out,

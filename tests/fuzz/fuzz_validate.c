@@ -28,6 +28,44 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return (0);
 }
 
+/*
+ * Well-formed UTF-8 (Unicode 15, table 3-7): no overlong forms, no
+ * surrogates, nothing past U+10FFFF. What MariaDB's utf8mb4 stores.
+ */
+static bool
+utf8_well_formed(const unsigned char *s)
+{
+	while (*s != 0) {
+		unsigned char	c = *s++, lo = 0x80, hi = 0xbf;
+		int		n;
+
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			if (c == 0xe0)
+				lo = 0xa0;
+			if (c == 0xed)
+				hi = 0x9f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			if (c == 0xf0)
+				lo = 0x90;
+			if (c == 0xf4)
+				hi = 0x8f;
+		} else
+			return (false);
+		if (*s < lo || *s > hi)
+			return (false);
+		for (s++, n--; n > 0; s++, n--)
+			if (*s < 0x80 || *s > 0xbf)
+				return (false);
+	}
+	return (true);
+}
+
 /* The field readers' contract: 1 valid, 0 absent, -1 invalid + an error. */
 static void
 check_rc(int rc, int errs_before, const struct fielderrs *fe, bool required)
@@ -52,6 +90,8 @@ check_string(struct json_object *o, const char *name, size_t minlen,
 		FUZZ_ASSERT(s != NULL && strlen(s) >= minlen);
 		if (ascii)
 			FUZZ_ASSERT(printable_ascii(s, maxlen));
+		/* Text goes to utf8mb4 columns and JSON answers as is. */
+		FUZZ_ASSERT(utf8_well_formed((const unsigned char *)s));
 	}
 }
 

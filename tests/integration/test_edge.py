@@ -179,6 +179,18 @@ CORPUS = [
     ("event-date-past-9999-utc",
      post(b"/api/events", b'{"eventName":"x","totalSeats":5,"eventDate":"9999-12-31T23:00:00-05:00"}',
           b"Authorization: Bearer {ADMIN}"), 400, "INVALID_REQUEST"),
+    # bytes that are not UTF-8 (json-c's check) and overlong UTF-8 (ours) in a text field: they
+    # used to reach MariaDB, which refused them with a 500 (found by fuzz_validate)
+    ("event-name-not-utf8",
+     post(b"/api/events", b'{"eventName":"a\xff\xfe","totalSeats":5,"eventDate":"2030-01-01T00:00:00Z"}',
+          b"Authorization: Bearer {ADMIN}"), 400, "INVALID_REQUEST"),
+    ("event-name-overlong-utf8",
+     post(b"/api/events", b'{"eventName":"a\xc0\xaf","totalSeats":5,"eventDate":"2030-01-01T00:00:00Z"}',
+          b"Authorization: Bearer {ADMIN}"), 400, "INVALID_REQUEST"),
+    ("venue-surrogate-utf8",
+     post(b"/api/events", b'{"eventName":"a","venue":"\xed\xa0\x80","totalSeats":5,'
+          b'"eventDate":"2030-01-01T00:00:00Z"}', b"Authorization: Bearer {ADMIN}"), 400,
+     "INVALID_REQUEST"),
     ("chunked-body-reaches-daemon",
      req(b"POST /api/reservations HTTP/1.1", HOST, JSON_CT, b"Transfer-Encoding: chunked",
          body=chunked(b'{"eventId":999999999,', b'"userId":"u","quantity":1}')),
