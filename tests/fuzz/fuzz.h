@@ -18,8 +18,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "log.h"
+
 int	 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int	 LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* Errors only, to stderr: the code under test warns about what it refuses. */
+static inline void
+fuzz_quiet_log(void)
+{
+	char	err[256];
+
+	if (log_open(NULL, LOG_LVL_ERROR, err, sizeof err) == -1) {
+		fprintf(stderr, "log_open: %s\n", err);
+		exit(1);
+	}
+}
 
 #define FUZZ_ASSERT(cond) do {						\
 	if (!(cond)) {							\

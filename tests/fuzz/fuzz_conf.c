@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "log.h"
 #include "fuzz.h"
 
 static int	memfd = -1;
@@ -41,7 +40,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	size_t			 nkeys, i;
 
 	/* conf_keep_restart_keys() warns about every restart-only change. */
-	log_set_level(LOG_LVL_ERROR);
+	fuzz_quiet_log();
 	/* Only the input sets the environment (scripts/test exports some). */
 	keys = conf_keys(&nkeys);
 	for (i = 0; i < nkeys; i++) {

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "log.h"
 #include "request.h"
 #include "fuzz.h"
 
@@ -47,7 +46,7 @@ src_read(void *ctx, char *buf, size_t n)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	log_set_level(LOG_LVL_ERROR);
+	fuzz_quiet_log();
 	return (0);
 }
 

@@ -11,10 +11,9 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "app.h"
-#include "log.h"
 #include "request.h"
 #include "router.h"
+#include "routes.h"
 #include "fuzz.h"
 
 static void h(struct app *a, struct request *q, struct response *p) {}
@@ -34,7 +33,7 @@ static const struct route synthetic[] = {
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	log_set_level(LOG_LVL_ERROR);
+	fuzz_quiet_log();
 	return (0);
 }
 
@@ -162,7 +161,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env[1] = uri;
 	env[2] = doc;
 	env[3] = NULL;
-	routes = app_routes(&n);
+	routes = routes_table(&n);
 	try_table(routes, n, env, 64);
 	try_table(synthetic, sizeof synthetic / sizeof synthetic[0], env, 64);
 	/* Without REQUEST_URI the router falls back to DOCUMENT_URI. */

@@ -14,7 +14,6 @@
 
 #include <json-c/json.h>
 
-#include "log.h"
 #include "request.h"
 #include "response.h"
 #include "timeutil.h"
@@ -24,7 +23,7 @@
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	log_set_level(LOG_LVL_ERROR);
+	fuzz_quiet_log();
 	return (0);
 }
 
