@@ -137,14 +137,22 @@ read_shape(int shape, struct json_object *body, struct fielderrs *fe)
 		check_string(body, "venue", 1, 200, false, false, fe);
 		check_int(body, "perUserLimit", 1, 10000, false, fe);
 		check_int(body, "maxPerRequest", 1, 100, false, fe);
-		if (shape == 2)
+		if (shape == 2) {
+			struct json_object	*wr;
+
 			check_string(body, "status", 1, 16, true, false, fe);
+			/* {"waitingRoom": {"enabled": true, "admitPerSecond"}} */
+			if (json_object_object_get_ex(body, "waitingRoom", &wr) &&
+			    json_object_is_type(wr, json_type_object))
+				check_int(wr, "admitPerSecond", 1, 100000, true,
+				    fe);
+		}
 		break;
 	case 3:		/* POST /api/events/{id}/queue */
 		check_string(body, "userId", 1, 64, true, true, fe);
 		break;
 	default:	/* POST /api/events/{id}/queue/admission */
-		check_string(body, "ticket", 1, 512, true, true, fe);
+		check_string(body, "ticket", 1, 255, true, true, fe);
 		break;
 	}
 }

@@ -191,6 +191,10 @@ CORPUS = [
      post(b"/api/events", b'{"eventName":"a","venue":"\xed\xa0\x80","totalSeats":5,'
           b'"eventDate":"2030-01-01T00:00:00Z"}', b"Authorization: Bearer {ADMIN}"), 400,
      "INVALID_REQUEST"),
+    ("queue-join-escaped-nul", post(b"/api/events/999999999/queue", b'{"userId":"a\\u0000b"}'), 400,
+     "INVALID_REQUEST"),
+    ("queue-admission-ticket-not-a-string",
+     post(b"/api/events/999999999/queue/admission", b'{"ticket":{"a":[1]}}'), 400, "INVALID_REQUEST"),
     ("chunked-body-reaches-daemon",
      req(b"POST /api/reservations HTTP/1.1", HOST, JSON_CT, b"Transfer-Encoding: chunked",
          body=chunked(b'{"eventId":999999999,', b'"userId":"u","quantity":1}')),
@@ -335,6 +339,7 @@ HEAD_PATHS = [
     "/api/events/available",
     "/api/events/999999999",          # 404 EVENT_NOT_FOUND: HEAD gets the same status
     "/api/events/abc",                # 400
+    "/api/events/999999999/queue",    # the waiting room's shared poll
     "/api/reservations/999999999",
     "/api/reservations/user/edge-user",
     "/api/users/edge-user",
