@@ -61,8 +61,10 @@ url_decode(char *s, bool plus)
 
 	for (; *s != '\0'; s++) {
 		if (*s == '%') {
+			/* %00 too: a NUL would cut the string short. */
 			if ((hi = hexval((unsigned char)s[1])) == -1 ||
-			    (lo = hexval((unsigned char)s[2])) == -1)
+			    (lo = hexval((unsigned char)s[2])) == -1 ||
+			    (hi | lo) == 0)
 				return (-1);
 			*out++ = (char)(hi << 4 | lo);
 			s += 2;
@@ -73,18 +75,6 @@ url_decode(char *s, bool plus)
 	}
 	*out = '\0';
 	return (0);
-}
-
-/* How many %XX escapes s holds; a decoded NUL shows as a short string. */
-static int
-count_escapes(const char *s)
-{
-	int	n = 0;
-
-	for (; *s != '\0'; s++)
-		if (*s == '%')
-			n++;
-	return (n);
 }
 
 static int
@@ -176,9 +166,7 @@ request_init(struct request *r, char *const *envp, char *err, size_t errlen)
 	if ((uri = env_get(envp, "REQUEST_URI")) != NULL && *uri == '/') {
 		r->raw_path = xstrndup(uri, strcspn(uri, "?"));
 		r->path = xstrdup(r->raw_path);
-		if (url_decode(r->path, false) == -1 ||
-		    strlen(r->path) != strlen(r->raw_path) -
-		    2 * (size_t)count_escapes(r->raw_path)) {
+		if (url_decode(r->path, false) == -1) {
 			snprintf(err, errlen, "malformed path");
 			return (-1);
 		}

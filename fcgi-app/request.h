@@ -70,7 +70,10 @@ const char *request_query(const struct request *, const char *name);
 /* True when the content type is application/json (parameters allowed). */
 bool	 request_is_json(const struct request *);
 
-/* Decode %XX and (when plus is true) '+' in place. -1 on a bad escape. */
+/*
+ * Decode %XX and (when plus is true) '+' in place. -1 on a bad escape, and on
+ * %00, which would cut the string short ("size=5%00x" read as "5").
+ */
 int	 url_decode(char *, bool plus);
 
 #endif

@@ -92,6 +92,16 @@ resp_error(struct response *r, int status, const char *code,
 	struct json_object	*e = json_object_new_object();
 
 	resp_clear_body(r);
+	/*
+	 * The API promises INVALID_REQUEST with details (openapi.yaml's
+	 * CodeInvalidRequest); a caller with no field to name (a malformed
+	 * path or query string) gets its message filed under "request".
+	 */
+	if (details == NULL && strcmp(code, "INVALID_REQUEST") == 0) {
+		details = json_object_new_object();
+		json_object_object_add(details, "request",
+		    json_object_new_string(message));
+	}
 	json_object_object_add(e, "code", json_object_new_string(code));
 	json_object_object_add(e, "message", json_object_new_string(message));
 	if (details != NULL)

@@ -35,7 +35,10 @@ void	 resp_header(struct response *, const char *name, const char *fmt, ...)
 /* Success envelope. Takes ownership of data (NULL gives "data":null). */
 void	 resp_success(struct response *, int status, struct json_object *data,
 	    const char *message);
-/* Error envelope. Takes ownership of details (NULL omits them). */
+/*
+ * Error envelope. Takes ownership of details (NULL omits them, except for
+ * INVALID_REQUEST, which always has details: {"request": message}).
+ */
 void	 resp_error(struct response *, int status, const char *code,
 	    const char *message, struct json_object *details);
 /* A plain body (e.g. Prometheus text). Takes ownership of text. */

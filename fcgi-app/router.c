@@ -76,14 +76,30 @@ name_captures(const char *pattern, struct request *r)
 	}
 }
 
+/* Append method to the "GET, PUT" list in allow unless it is there. */
+static void
+allow_add(char *allow, size_t allowlen, const char *method)
+{
+	size_t	mlen = strlen(method);
+	char	*p;
+
+	for (p = allow; (p = strstr(p, method)) != NULL; p += mlen)
+		if ((p == allow || p[-1] == ' ') &&
+		    (p[mlen] == '\0' || p[mlen] == ','))
+			return;
+	if (*allow != '\0')
+		strncat(allow, ", ", allowlen - strlen(allow) - 1);
+	strncat(allow, method, allowlen - strlen(allow) - 1);
+}
+
 enum route_result
 router_match(const struct route *routes, size_t n, struct request *r,
     const struct route **found, char *allow, size_t allowlen)
 {
 	const char	*path = r->raw_path != NULL ? r->raw_path : r->path;
-	int		 best = -1, score;
+	int		 best = -1, score, pass;
 	size_t		 i;
-	bool		 any = false;
+	bool		 head = strcmp(r->method, "HEAD") == 0;
 
 	/* The best literal score among all matching patterns picks the resource. */
 	for (i = 0; i < n; i++) {
@@ -93,24 +109,32 @@ router_match(const struct route *routes, size_t n, struct request *r,
 	}
 	if (best < 0)
 		return (ROUTE_NOT_FOUND);
-	if (allowlen > 0)
-		allow[0] = '\0';
-	for (i = 0; i < n; i++) {
-		if (match_pattern(routes[i].pattern, path, NULL) != best)
-			continue;
-		if (strcmp(routes[i].method, r->method) == 0) {
+	/*
+	 * An exact method wins; then HEAD falls back to the resource's GET
+	 * (RFC 9110 9.3.2: the same answer without a body; nginx drops the
+	 * body we send, as CGI's RFC 3875 4.3.2 asks of the server).
+	 */
+	for (pass = 0; pass < (head ? 2 : 1); pass++) {
+		for (i = 0; i < n; i++) {
+			if (strcmp(routes[i].method, pass == 0 ? r->method :
+			    "GET") != 0 ||
+			    match_pattern(routes[i].pattern, path, NULL) != best)
+				continue;
 			match_pattern(routes[i].pattern, path, r);
 			name_captures(routes[i].pattern, r);
 			*found = &routes[i];
 			return (ROUTE_FOUND);
 		}
-		if (allowlen > 0 && strstr(allow, routes[i].method) == NULL) {
-			if (any)
-				strncat(allow, ", ", allowlen - strlen(allow) - 1);
-			strncat(allow, routes[i].method,
-			    allowlen - strlen(allow) - 1);
-			any = true;
-		}
+	}
+	if (allowlen == 0)
+		return (ROUTE_BAD_METHOD);
+	allow[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (match_pattern(routes[i].pattern, path, NULL) != best)
+			continue;
+		allow_add(allow, allowlen, routes[i].method);
+		if (strcmp(routes[i].method, "GET") == 0)
+			allow_add(allow, allowlen, "HEAD");
 	}
 	return (ROUTE_BAD_METHOD);
 }

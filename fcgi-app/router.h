@@ -5,6 +5,7 @@
  * When several patterns match a path, the one with more literal segments
  * wins, so "/api/events/upcoming" beats "/api/events/{id}". A path that
  * matches but not for this method yields ROUTE_BAD_METHOD and the Allow list.
+ * HEAD matches a resource's GET route unless the table has a HEAD route.
  */
 #ifndef BO_ROUTER_H
 #define BO_ROUTER_H
@@ -30,7 +31,7 @@ enum route_result { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };
 /*
  * Match r->method and r->path. On ROUTE_FOUND *found is the route and the
  * captures are stored in r (freed by request_free). On ROUTE_BAD_METHOD,
- * allow receives "GET, PUT" style text.
+ * allow (the caller's buffer) receives "GET, HEAD, PUT" style text.
  */
 enum route_result router_match(const struct route *, size_t n,
 	    struct request *r, const struct route **found, char *allow,

@@ -217,13 +217,49 @@ utf8_chars(const char *s)
 	return (n);
 }
 
-/* json-c guarantees valid UTF-8 from the tokener; refuse control bytes. */
+/*
+ * Well-formed UTF-8 without control characters. json-c's own check
+ * (JSON_TOKENER_VALIDATE_UTF8) only looks at the shape of each sequence: it
+ * lets overlong forms, surrogates and code points past U+10FFFF through,
+ * which MariaDB's utf8mb4 then refuses (error 1366, a 500; found by
+ * fuzz_validate).
+ */
 static bool
-no_controls(const char *s)
+utf8_text(const char *str)
 {
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+	const unsigned char	*s = (const unsigned char *)str;
+	uint32_t		 cp, min;
+	int			 more;
+
+	while (*s != 0) {
+		if (*s < 0x80) {
+			if (*s < 0x20 || *s == 0x7f)
+				return (false);
+			s++;
+			continue;
+		}
+		if ((*s & 0xe0) == 0xc0) {
+			cp = *s & 0x1f;
+			more = 1;
+			min = 0x80;
+		} else if ((*s & 0xf0) == 0xe0) {
+			cp = *s & 0x0f;
+			more = 2;
+			min = 0x800;
+		} else if ((*s & 0xf8) == 0xf0) {
+			cp = *s & 0x07;
+			more = 3;
+			min = 0x10000;
+		} else
 			return (false);
+		for (s++; more > 0; s++, more--) {
+			if ((*s & 0xc0) != 0x80)
+				return (false);
+			cp = cp << 6 | (*s & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return (false);
+	}
 	return (true);
 }
 
@@ -254,11 +290,11 @@ field_string(struct json_object *o, const char *name, size_t minlen,
 	if (!ascii)
 		len = utf8_chars(s);
 	if (len < minlen || len > maxlen ||
-	    (ascii ? !printable_ascii(s, maxlen) : !no_controls(s)) ||
+	    (ascii ? !printable_ascii(s, maxlen) : !utf8_text(s)) ||
 	    (minlen > 0 && strspn(s, " ") == len)) {
 		fe_add(fe, name, "must be %zu to %zu %s", minlen, maxlen,
 		    ascii ? "printable ASCII characters" :
-		    "characters without control characters");
+		    "characters of valid UTF-8 without control characters");
 		return (-1);
 	}
 	*out = s;
@@ -286,7 +322,7 @@ parse_iso8601(const char *s, int64_t *ms)
 	    30, 31 };
 	struct tm	 tm;
 	int		 y, mo, d, h, mi, sec, frac = 0, fdigits = 0, oh, om;
-	int64_t		 offset = 0;
+	int64_t		 offset = 0, v;
 	time_t		 t;
 	const char	*p;
 
@@ -334,7 +370,15 @@ parse_iso8601(const char *s, int64_t *ms)
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
 	t = timegm(&tm);
-	*ms = (int64_t)t * 1000 + frac + offset;
+	v = (int64_t)t * 1000 + frac + offset;
+	/*
+	 * The instant, not only its written fields, must be in range:
+	 * 9999-12-31T23:00:00-05:00 is in year 10000 in UTC, which neither
+	 * DATETIME nor our own timestamps can hold (found by fuzz_validate).
+	 */
+	if (v < 0 || v > ISO8601_MAX_MS)
+		return (false);
+	*ms = v;
 	return (true);
 }
 

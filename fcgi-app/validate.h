@@ -51,7 +51,8 @@ struct json_object *body_object(const struct request *, struct response *);
 int	 field_int(struct json_object *, const char *name, int64_t min,
 	    int64_t max, bool required, int64_t *out, struct fielderrs *);
 /* With ascii, strings must be printable ASCII of minlen..maxlen bytes;
- * otherwise UTF-8 of minlen..maxlen characters without control characters.
+ * otherwise well-formed UTF-8 (no overlong forms, surrogates or code points
+ * past U+10FFFF) of minlen..maxlen characters without control characters.
  * The returned pointer belongs to the JSON object. */
 int	 field_string(struct json_object *, const char *name, size_t minlen,
 	    size_t maxlen, bool ascii, bool required, const char **out,
@@ -64,7 +65,14 @@ int	 field_datetime(struct json_object *, const char *name, bool required,
 bool	 query_int(const struct request *, const char *name, int64_t def,
 	    int64_t min, int64_t max, int64_t *out, struct fielderrs *);
 
-/* Parse "YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM|-HH:MM]" to epoch ms. */
+/* 9999-12-31T23:59:59.999Z: the last instant DATETIME(3) can store. */
+#define ISO8601_MAX_MS	INT64_C(253402300799999)
+
+/*
+ * Parse "YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM|-HH:MM]" to epoch ms, which must
+ * fall from 1970-01-01T00:00:00Z to ISO8601_MAX_MS once the offset is
+ * applied.
+ */
 bool	 parse_iso8601(const char *, int64_t *ms);
 /* 1..max bytes of printable ASCII (0x20..0x7e), not all spaces. */
 bool	 printable_ascii(const char *, size_t max);

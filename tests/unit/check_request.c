@@ -258,6 +258,7 @@ END_TEST
 START_TEST(test_url_decode)
 {
 	char a[] = "a%2Fb+c", b[] = "a%2Fb+c", c[] = "%", d[] = "%41%4a";
+	char e[] = "5%00abc", f[] = "%0", g[] = "%10";
 
 	ck_assert_int_eq(url_decode(a, true), 0);
 	ck_assert_str_eq(a, "a/b c");
@@ -266,6 +267,22 @@ START_TEST(test_url_decode)
 	ck_assert_int_eq(url_decode(c, false), -1);
 	ck_assert_int_eq(url_decode(d, false), 0);
 	ck_assert_str_eq(d, "AJ");
+	/* Regression (fuzz_request): %00 used to cut "5%00abc" to "5". */
+	ck_assert_int_eq(url_decode(e, true), -1);
+	ck_assert_int_eq(url_decode(f, true), -1);
+	ck_assert_int_eq(url_decode(g, true), 0);
+	ck_assert_str_eq(g, "\x10");
+}
+END_TEST
+
+START_TEST(test_query_nul_is_malformed)
+{
+	char *env[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/api/events",
+	    "QUERY_STRING=page=0&size=5%00abc", NULL };
+	char err[128];
+
+	ck_assert_int_eq(request_init(&r, env, err, sizeof err), -1);
+	ck_assert_str_eq(err, "malformed query string");
 }
 END_TEST
 
@@ -287,6 +304,7 @@ request_suite(void)
 	tcase_add_test(tc, test_bad_content_length);
 	tcase_add_test(tc, test_json_content_types);
 	tcase_add_test(tc, test_url_decode);
+	tcase_add_test(tc, test_query_nul_is_malformed);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(tl, NULL, teardown);

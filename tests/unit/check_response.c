@@ -127,6 +127,26 @@ START_TEST(test_error_without_details)
 }
 END_TEST
 
+/* INVALID_REQUEST always has details, as the OpenAPI document says. */
+START_TEST(test_invalid_request_always_has_details)
+{
+	struct json_object	*o, *e, *d, *v;
+	char			*out;
+	size_t			 len;
+
+	resp_error(&resp, 400, "INVALID_REQUEST", "malformed query string",
+	    NULL);
+	out = resp_serialize(&resp, "x", &len);
+	o = body_of(out);
+	ck_assert(json_object_object_get_ex(o, "error", &e));
+	ck_assert(json_object_object_get_ex(e, "details", &d));
+	ck_assert(json_object_object_get_ex(d, "request", &v));
+	ck_assert_str_eq(json_object_get_string(v), "malformed query string");
+	json_object_put(o);
+	free(out);
+}
+END_TEST
+
 START_TEST(test_replacing_body_frees_old)
 {
 	char	*out;
@@ -200,6 +220,7 @@ response_suite(void)
 	tcase_add_test(tc, test_success_envelope);
 	tcase_add_test(tc, test_error_envelope);
 	tcase_add_test(tc, test_error_without_details);
+	tcase_add_test(tc, test_invalid_request_always_has_details);
 	tcase_add_test(tc, test_replacing_body_frees_old);
 	tcase_add_test(tc, test_no_content);
 	tcase_add_test(tc, test_text_body);

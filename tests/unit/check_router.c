@@ -27,6 +27,10 @@ static const struct route table[] = {
 	{ "PUT", "/api/events/{id}", h_put, "event_update" },
 	{ "GET", "/api/events/upcoming", h_upcoming, "upcoming" },
 	{ "GET", "/api/reservations/user/{userId}", h_user, "user_res" },
+	{ "PUT", "/api/things/{id}", h_put, "thing_put" },
+	{ "HEAD", "/api/things/{id}", h_get, "thing_head" },
+	{ "POST", "/api/things/{id}", h_put, "thing_post" },
+	{ "PUT", "/api/widgets/{id}", h_put, "widget_put" },
 };
 #define NTABLE (sizeof table / sizeof table[0])
 
@@ -135,10 +139,42 @@ START_TEST(test_method_not_allowed_lists_allow)
 
 	ck_assert_int_eq(match("DELETE", "/api/events/7", &f, allow,
 	    sizeof allow), ROUTE_BAD_METHOD);
-	ck_assert_str_eq(allow, "GET, PUT");
+	ck_assert_str_eq(allow, "GET, HEAD, PUT");
 	ck_assert_int_eq(match("POST", "/api/events/upcoming", &f, allow,
 	    sizeof allow), ROUTE_BAD_METHOD);
-	ck_assert_str_eq(allow, "GET");
+	ck_assert_str_eq(allow, "GET, HEAD");
+	/* HEAD is offered with GET or on its own, never twice. */
+	ck_assert_int_eq(match("DELETE", "/api/things/7", &f, allow,
+	    sizeof allow), ROUTE_BAD_METHOD);
+	ck_assert_str_eq(allow, "PUT, HEAD, POST");
+	ck_assert_int_eq(match("DELETE", "/api/widgets/7", &f, allow,
+	    sizeof allow), ROUTE_BAD_METHOD);
+	ck_assert_str_eq(allow, "PUT");
+}
+END_TEST
+
+START_TEST(test_head_is_get_without_a_body)
+{
+	const struct route	*f = NULL;
+	char			 allow[64];
+
+	ck_assert_int_eq(match("HEAD", "/api/events/42", &f, allow,
+	    sizeof allow), ROUTE_FOUND);
+	ck_assert_str_eq(f->name, "event");
+	ck_assert_str_eq(request_capture(&r, "id"), "42");
+	ck_assert_int_eq(match("HEAD", "/api/events/upcoming", &f, allow,
+	    sizeof allow), ROUTE_FOUND);
+	ck_assert_str_eq(f->name, "upcoming");
+	/* An explicit HEAD route wins over the GET fallback. */
+	ck_assert_int_eq(match("HEAD", "/api/things/1", &f, allow,
+	    sizeof allow), ROUTE_FOUND);
+	ck_assert_str_eq(f->name, "thing_head");
+	/* No GET on the resource: HEAD is not allowed either. */
+	ck_assert_int_eq(match("HEAD", "/api/widgets/1", &f, allow,
+	    sizeof allow), ROUTE_BAD_METHOD);
+	ck_assert_str_eq(allow, "PUT");
+	ck_assert_int_eq(match("HEAD", "/api/nothing", &f, allow,
+	    sizeof allow), ROUTE_NOT_FOUND);
 }
 END_TEST
 
@@ -201,7 +237,7 @@ START_TEST(test_dispatch_errors)
 	ck_assert_str_eq(error_code(&resp), "METHOD_NOT_ALLOWED");
 	ck_assert_int_eq(resp.nheaders, 1);
 	ck_assert_str_eq(resp.header_names[0], "Allow");
-	ck_assert_str_eq(resp.header_values[0], "GET");
+	ck_assert_str_eq(resp.header_values[0], "GET, HEAD");
 	resp_free(&resp);
 
 	ck_assert_int_eq(dispatch("GET", "/api/health", NULL, NULL, &resp),
@@ -239,6 +275,7 @@ router_suite(void)
 	tcase_add_test(tc, test_encoded_slash_stays_in_capture);
 	tcase_add_test(tc, test_not_found);
 	tcase_add_test(tc, test_method_not_allowed_lists_allow);
+	tcase_add_test(tc, test_head_is_get_without_a_body);
 	tcase_add_test(tc, test_dispatch_errors);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -54,6 +54,25 @@ START_TEST(test_iso8601)
 }
 END_TEST
 
+/* Offsets can push a valid-looking date out of what DATETIME holds. */
+START_TEST(test_iso8601_instant_range)
+{
+	int64_t	ms = 42;
+
+	ck_assert(parse_iso8601("9999-12-31T23:59:59.999Z", &ms) &&
+	    ms == ISO8601_MAX_MS);
+	ck_assert(parse_iso8601("9999-12-31T23:59:59.999+00:01", &ms) &&
+	    ms == ISO8601_MAX_MS - 60000);
+	ms = 42;
+	/* Regressions (fuzz_validate): both used to answer 500 on insert. */
+	ck_assert(!parse_iso8601("9999-12-31T23:00:00-05:00", &ms));
+	ck_assert(!parse_iso8601("9999-12-31T12:00:00.5-15:00", &ms));
+	ck_assert(!parse_iso8601("1970-01-01T00:30:00+01:00", &ms));
+	ck_assert_int_eq(ms, 42);
+	ck_assert(parse_iso8601("1970-01-01T01:00:00+01:00", &ms) && ms == 0);
+}
+END_TEST
+
 START_TEST(test_printable)
 {
 	char	long65[66];
@@ -100,6 +119,44 @@ START_TEST(test_fields)
 }
 END_TEST
 
+/* Text fields take well-formed UTF-8 only (regression: fuzz_validate). */
+START_TEST(test_field_string_utf8)
+{
+	static const struct {
+		const char	*bytes;
+		int		 want;
+	} cases[] = {
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\x9f", 1 },
+		{ "\xef\xbf\xbf", 1 },		/* a noncharacter, still text */
+		{ "\xf4\x8f\xbf\xbf", 1 },		/* U+10FFFF */
+		{ "a\xff" "b", -1 },
+		{ "\xc0\xaf", -1 },			/* overlong '/' */
+		{ "\xe0\x80\xaf", -1 },		/* overlong, 3 bytes */
+		{ "\xed\xa0\x80", -1 },		/* surrogate U+D800 */
+		{ "\xf4\x90\x80\x80", -1 },		/* past U+10FFFF */
+		{ "\xf5\x80\x80\x80", -1 },
+		{ "\xe2\x82", -1 },			/* cut short */
+		{ "\x80", -1 },			/* a lone continuation */
+		{ "tab\there", -1 },
+	};
+	struct json_object	*o;
+	struct fielderrs	 fe;
+	const char		*s;
+	size_t			 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string_len(
+		    cases[i].bytes, (int)strlen(cases[i].bytes)));
+		fe_init(&fe);
+		ck_assert_msg(field_string(o, "name", 1, 200, false, true, &s,
+		    &fe) == cases[i].want, "case %zu", i);
+		fe_free(&fe);
+		json_object_put(o);
+	}
+}
+END_TEST
+
 START_TEST(test_consttime_equal)
 {
 	ck_assert(consttime_equal("secret-token", "secret-token"));
@@ -118,8 +175,10 @@ validate_suite(void)
 
 	tcase_add_test(tc, test_ids);
 	tcase_add_test(tc, test_iso8601);
+	tcase_add_test(tc, test_iso8601_instant_range);
 	tcase_add_test(tc, test_printable);
 	tcase_add_test(tc, test_fields);
+	tcase_add_test(tc, test_field_string_utf8);
 	tcase_add_test(tc, test_consttime_equal);
 	suite_add_tcase(s, tc);
 	return (s);
