@@ -77,7 +77,7 @@ CORPUS = [
     ("patch-event", req(b"PATCH /api/events/1 HTTP/1.1", HOST), 405, "METHOD_NOT_ALLOWED"),
     # ---- paths
     ("api-without-slash", req(b"GET /api HTTP/1.1", HOST), 404, "NOT_FOUND"),
-    ("outside-api", req(b"GET /index.html HTTP/1.1", HOST), 404, "NOT_FOUND"),
+    ("outside-api-missing-file", req(b"GET /no-such-page.html HTTP/1.1", HOST), 404, "NOT_FOUND"),
     ("error-page-uri-itself", req(b"GET /_boxoffice/error/400 HTTP/1.1", HOST), 404, "NOT_FOUND"),
     ("dot-dot-inside-api", req(b"GET /api/../api/health HTTP/1.1", HOST), 404, "NOT_FOUND"),
     ("non-utf8-path", req(b"GET /api/health\xff HTTP/1.1", HOST), 404, "NOT_FOUND"),
