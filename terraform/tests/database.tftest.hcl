@@ -52,6 +52,53 @@ run "aurora_cluster" {
   }
 }
 
+run "day2_logs_and_app_user" {
+  command = plan
+
+  module {
+    source = "./modules/database"
+  }
+
+  assert {
+    condition     = one([for p in aws_rds_cluster_parameter_group.this.parameter : p.value if p.name == "slow_query_log"]) == "1" && one([for p in aws_rds_cluster_parameter_group.this.parameter : p.value if p.name == "log_output"]) == "FILE" && one([for p in aws_rds_cluster_parameter_group.this.parameter : p.value if p.name == "long_query_time"]) == "0.5"
+    error_message = "slowquery is exported, so slow_query_log must be on (FILE, 0.5 s)."
+  }
+
+  assert {
+    condition     = toset(keys(aws_cloudwatch_log_group.exports)) == toset(["error", "slowquery"]) && aws_cloudwatch_log_group.exports["slowquery"].name == "/aws/rds/cluster/bo-test-aurora/slowquery" && aws_cloudwatch_log_group.exports["error"].retention_in_days == 30
+    error_message = "The exported logs' groups must exist with a 30-day retention."
+  }
+
+  assert {
+    condition     = toset(aws_rds_cluster.this.enabled_cloudwatch_logs_exports) == toset(["error", "slowquery"])
+    error_message = "The cluster exports the error and slow query logs."
+  }
+
+  assert {
+    condition     = aws_secretsmanager_secret.app_user.recovery_window_in_days == 7 && startswith(aws_secretsmanager_secret.app_user.name_prefix, "bo-test/db-app-user-")
+    error_message = "The application user has its own secret."
+  }
+
+  assert {
+    condition     = output.app_username == "boxoffice_app"
+    error_message = "The application user is boxoffice_app by default."
+  }
+}
+
+run "rejects_bad_app_username" {
+  command = plan
+
+  module {
+    source = "./modules/database"
+  }
+
+  variables {
+    app_username = "App-User"
+  }
+
+  expect_failures = [var.app_username]
+}
+
 run "rejects_aurora_mysql_2" {
   command = plan
 

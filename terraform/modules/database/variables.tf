@@ -131,6 +131,50 @@ variable "performance_insights_retention_days" {
   }
 }
 
+variable "app_username" {
+  description = "MySQL user the application logs in as (created by the migration step, DML on the app's tables only)."
+  type        = string
+  default     = "boxoffice_app"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,31}$", var.app_username))
+    error_message = "app_username must be 1-32 lower-case letters, digits or underscores, starting with a letter."
+  }
+}
+
+variable "secret_recovery_window_days" {
+  description = "Recovery window of the application user's secret when it is deleted (0 = immediately)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)
+    error_message = "secret_recovery_window_days must be 0 or between 7 and 30."
+  }
+}
+
+variable "long_query_time_seconds" {
+  description = "Statements slower than this many seconds go to the slow query log (exported to CloudWatch Logs)."
+  type        = number
+  default     = 0.5
+
+  validation {
+    condition     = var.long_query_time_seconds >= 0 && var.long_query_time_seconds <= 60
+    error_message = "long_query_time_seconds must be between 0 and 60."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the exported Aurora logs (error, slowquery) in CloudWatch Logs."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
