@@ -89,6 +89,9 @@ module "database" {
   backup_retention_days        = var.db_backup_retention_days
   deletion_protection          = var.db_deletion_protection
   log_retention_days           = var.log_retention_days
+  snapshot_identifier          = var.db_snapshot_identifier
+  restore_to_point_in_time     = var.db_restore_to_point_in_time
+  final_snapshot_suffix        = var.db_final_snapshot_suffix
   tags                         = local.tags
 }
 

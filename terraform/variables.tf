@@ -230,6 +230,27 @@ variable "db_backup_retention_days" {
   }
 }
 
+variable "db_snapshot_identifier" {
+  description = "Restore: create the Aurora cluster from this snapshot. Changing it replaces the running cluster (docs/deploy.md, restore from a snapshot)."
+  type        = string
+  default     = null
+}
+
+variable "db_restore_to_point_in_time" {
+  description = "Point-in-time recovery: create the Aurora cluster as a copy of source_cluster_identifier at restore_to_time (RFC 3339, UTC; null = latest restorable). Replaces the running cluster (docs/deploy.md)."
+  type = object({
+    source_cluster_identifier = string
+    restore_to_time           = optional(string)
+  })
+  default = null
+}
+
+variable "db_final_snapshot_suffix" {
+  description = "Suffix of the final snapshot Aurora takes when the cluster is deleted or replaced: <project>-<environment>-aurora-<suffix>. Use a new one for every replacement."
+  type        = string
+  default     = "final"
+}
+
 variable "redis_node_type" {
   description = "ElastiCache node type (primary and replica)."
   type        = string

@@ -99,6 +99,102 @@ run "rejects_bad_app_username" {
   expect_failures = [var.app_username]
 }
 
+run "restore_from_snapshot" {
+  command = plan
+
+  module {
+    source = "./modules/database"
+  }
+
+  variables {
+    snapshot_identifier   = "bo-test-aurora-before-bad-release"
+    final_snapshot_suffix = "before-restore-1"
+  }
+
+  assert {
+    condition     = aws_rds_cluster.this.snapshot_identifier == "bo-test-aurora-before-bad-release" && length(aws_rds_cluster.this.restore_to_point_in_time) == 0
+    error_message = "snapshot_identifier must create the cluster from that snapshot."
+  }
+
+  assert {
+    condition     = aws_rds_cluster.this.cluster_identifier == "bo-test-aurora" && aws_rds_cluster.this.final_snapshot_identifier == "bo-test-aurora-before-restore-1"
+    error_message = "The restored cluster keeps the identifier (same endpoint); the old one leaves a uniquely named final snapshot."
+  }
+}
+
+run "point_in_time_recovery" {
+  command = plan
+
+  module {
+    source = "./modules/database"
+  }
+
+  variables {
+    restore_to_point_in_time = {
+      source_cluster_identifier = "bo-test-aurora"
+      restore_to_time           = "2026-12-01T13:45:00Z"
+    }
+  }
+
+  assert {
+    condition     = aws_rds_cluster.this.restore_to_point_in_time[0].source_cluster_identifier == "bo-test-aurora" && aws_rds_cluster.this.restore_to_point_in_time[0].restore_to_time == "2026-12-01T13:45:00Z" && aws_rds_cluster.this.restore_to_point_in_time[0].restore_type == "full-copy"
+    error_message = "restore_to_point_in_time must restore a full copy of the source cluster at that time."
+  }
+}
+
+run "point_in_time_recovery_latest" {
+  command = plan
+
+  module {
+    source = "./modules/database"
+  }
+
+  variables {
+    restore_to_point_in_time = {
+      source_cluster_identifier = "bo-test-aurora"
+    }
+  }
+
+  assert {
+    condition     = aws_rds_cluster.this.restore_to_point_in_time[0].use_latest_restorable_time == true
+    error_message = "Without a time, restore to the latest restorable time."
+  }
+}
+
+run "rejects_snapshot_and_point_in_time_together" {
+  command = plan
+
+  module {
+    source = "./modules/database"
+  }
+
+  variables {
+    snapshot_identifier = "some-snapshot"
+    restore_to_point_in_time = {
+      source_cluster_identifier = "bo-test-aurora"
+    }
+  }
+
+  expect_failures = [aws_rds_cluster.this]
+}
+
+run "rejects_bad_restore_time" {
+  command = plan
+
+  module {
+    source = "./modules/database"
+  }
+
+  variables {
+    restore_to_point_in_time = {
+      source_cluster_identifier = "bo-test-aurora"
+      restore_to_time           = "yesterday at noon"
+    }
+  }
+
+  expect_failures = [var.restore_to_point_in_time]
+}
+
 run "rejects_aurora_mysql_2" {
   command = plan
 

@@ -198,8 +198,25 @@ resource "aws_rds_cluster" "this" {
   preferred_maintenance_window = "mon:03:30-mon:04:30"
   copy_tags_to_snapshot        = true
   skip_final_snapshot          = false
-  final_snapshot_identifier    = "${var.name}-aurora-final"
+  final_snapshot_identifier    = "${var.name}-aurora-${var.final_snapshot_suffix}"
   deletion_protection          = var.deletion_protection
+
+  # Restores (docs/deploy.md): a new cluster from a snapshot, or from another cluster at a
+  # point in time. Setting either on a running stack replaces the cluster: Terraform takes
+  # the final snapshot of the old one, then creates the restored one under the same
+  # identifier, so the endpoint name the instances use does not change.
+  snapshot_identifier = var.snapshot_identifier
+
+  dynamic "restore_to_point_in_time" {
+    for_each = var.restore_to_point_in_time == null ? [] : [var.restore_to_point_in_time]
+
+    content {
+      source_cluster_identifier  = restore_to_point_in_time.value.source_cluster_identifier
+      restore_type               = "full-copy"
+      restore_to_time            = restore_to_point_in_time.value.restore_to_time
+      use_latest_restorable_time = restore_to_point_in_time.value.restore_to_time == null ? true : null
+    }
+  }
 
   enabled_cloudwatch_logs_exports = local.exported_logs
 
@@ -207,6 +224,13 @@ resource "aws_rds_cluster" "this" {
 
   # The log groups exist (with their retention) before RDS first exports.
   depends_on = [aws_cloudwatch_log_group.exports]
+
+  lifecycle {
+    precondition {
+      condition     = var.snapshot_identifier == null || var.restore_to_point_in_time == null
+      error_message = "Restore from a snapshot or to a point in time, not both."
+    }
+  }
 }
 
 ################################################################################

@@ -175,6 +175,42 @@ variable "log_retention_days" {
   }
 }
 
+variable "snapshot_identifier" {
+  description = "Create the cluster from this snapshot (identifier or ARN). null = a new, empty cluster. Changing it on a running stack replaces the cluster: see docs/deploy.md, restore."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.snapshot_identifier == null || can(regex("^(arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:cluster-snapshot:)?[A-Za-z][A-Za-z0-9:-]{0,254}$", var.snapshot_identifier))
+    error_message = "snapshot_identifier must be null, a DB cluster snapshot identifier or its ARN."
+  }
+}
+
+variable "restore_to_point_in_time" {
+  description = "Create the cluster as a copy of source_cluster_identifier at restore_to_time (RFC 3339 UTC), or at the latest restorable time when restore_to_time is null. null = no point-in-time restore."
+  type = object({
+    source_cluster_identifier = string
+    restore_to_time           = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.restore_to_point_in_time == null || try(var.restore_to_point_in_time.restore_to_time == null || can(formatdate("YYYY", var.restore_to_point_in_time.restore_to_time)), false)
+    error_message = "restore_to_point_in_time.restore_to_time must be null or an RFC 3339 time such as 2026-12-01T13:45:00Z."
+  }
+}
+
+variable "final_snapshot_suffix" {
+  description = "Suffix of the final snapshot taken when the cluster is deleted or replaced (<name>-aurora-<suffix>). Give a new one for each replacement: snapshot names are unique."
+  type        = string
+  default     = "final"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$", var.final_snapshot_suffix))
+    error_message = "final_snapshot_suffix must be 1-40 lower-case letters, digits or hyphens, not starting or ending with a hyphen."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
