@@ -89,6 +89,7 @@ def master_pid():
 
 
 def workers(ppid):
+    """The master's FastCGI responders (children that are not its housekeeper)."""
     kids = []
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -98,7 +99,8 @@ def workers(ppid):
             except OSError:
                 continue
             fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[1]) == ppid and fields[0] != "Z":
+            # The FastCGI responders only, not the master's housekeeping child.
+            if int(fields[1]) == ppid and fields[0] != "Z" and stat[stat.index("(") + 1:stat.rindex(")")] != "bo-housekeeper":
                 kids.append(int(d))
     return set(kids)
 
