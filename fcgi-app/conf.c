@@ -51,6 +51,7 @@ static const struct conf_key keys[] = {
 	STR(mysql_socket, "", 0),
 	STR(mysql_user, "boxoffice", 0),
 	STR(mysql_password, "", CONF_SECRET),
+	STR(mysql_password_file, "", 0),
 	STR(mysql_database, "boxoffice", 0),
 	INT(mysql_connect_timeout_s, "2", 1, 60, 0),
 	INT(mysql_read_timeout_s, "5", 1, 600, 0),
@@ -60,12 +61,14 @@ static const struct conf_key keys[] = {
 	STR(redis_host, "127.0.0.1", 0),
 	INT(redis_port, "6379", 1, 65535, 0),
 	STR(redis_password, "", CONF_SECRET),
+	STR(redis_password_file, "", 0),
 	INT(redis_db, "0", 0, 15, 0),
 	INT(redis_connect_timeout_ms, "200", 1, 60000, 0),
 	INT(redis_timeout_ms, "200", 1, 60000, 0),
 	INT(redis_retry_interval_ms, "1000", 0, 600000, 0),
 
 	STR(admin_token, "", CONF_SECRET),
+	STR(admin_token_file, "", 0),
 	ENUM(reservation_strategy, "gate", strategy_values, 0),
 	INT(inventory_shards, "8", 1, 64, 0),
 	INT(cache_ttl_s, "300", 1, 86400, 0),
@@ -331,6 +334,88 @@ conf_apply_env(struct bo_conf *c, char *err, size_t errlen)
 	return (0);
 }
 
+/*
+ * Secrets that may live in a file of their own. A file is read at every load,
+ * so rewriting it and sending SIGHUP rolls the workers onto a rotated
+ * credential; the environment is fixed at start and cannot do that.
+ */
+#define SECRET_FILE(n)	{ #n "_file", #n, OFF(n##_file), OFF(n) }
+static const struct {
+	const char	*key;		/* the *_file key */
+	const char	*name;		/* the secret's own key */
+	size_t		 file;		/* offsets into struct bo_conf */
+	size_t		 secret;
+} secret_files[] = {
+	SECRET_FILE(mysql_password),
+	SECRET_FILE(redis_password),
+	SECRET_FILE(admin_token),
+};
+
+#define SECRET_MAX	1024
+
+static int
+read_secret(const char *key, const char *path, char **out, char *err,
+    size_t errlen)
+{
+	FILE	*f;
+	char	 buf[SECRET_MAX + 2];
+	size_t	 len;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: cannot open %s: %s", key, path,
+		    strerror(errno));
+		return (-1);
+	}
+	if (fgets(buf, sizeof buf, f) == NULL) {
+		/*
+		 * Refuse an empty file rather than log in without a password:
+		 * a file truncated by a failed write must not roll the workers.
+		 */
+		snprintf(err, errlen, "%s: %s is %s", key, path,
+		    ferror(f) ? "unreadable" : "empty");
+		fclose(f);
+		return (-1);
+	}
+	fclose(f);
+	len = strcspn(buf, "\r\n");
+	if (len == 0 || len > SECRET_MAX) {
+		snprintf(err, errlen, "%s: %s: the first line must hold 1 to "
+		    "%d bytes", key, path, SECRET_MAX);
+		explicit_bzero(buf, sizeof buf);
+		return (-1);
+	}
+	buf[len] = '\0';
+	free(*out);
+	*out = xstrdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	return (0);
+}
+
+int
+conf_read_secret_files(struct bo_conf *c, char *err, size_t errlen)
+{
+	char	*base = (char *)c;
+	size_t	 i;
+
+	for (i = 0; i < sizeof secret_files / sizeof secret_files[0]; i++) {
+		const char	 *path = *(char **)(base + secret_files[i].file);
+		char		**secret = (char **)(base + secret_files[i].secret);
+
+		if (*path == '\0')
+			continue;
+		/* Two sources for one secret: say which one is meant. */
+		if (**secret != '\0') {
+			snprintf(err, errlen, "%s and %s are both set; keep "
+			    "one", secret_files[i].key, secret_files[i].name);
+			return (-1);
+		}
+		if (read_secret(secret_files[i].key, path, secret, err,
+		    errlen) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
 static int
 validate_listen(const char *listen, char *err, size_t errlen)
 {
@@ -395,6 +480,7 @@ conf_load(struct bo_conf *c, const char *path, char *err, size_t errlen)
 	conf_defaults(c);
 	if ((path != NULL && conf_load_file(c, path, err, errlen) == -1) ||
 	    conf_apply_env(c, err, errlen) == -1 ||
+	    conf_read_secret_files(c, err, errlen) == -1 ||
 	    conf_validate(c, err, errlen) == -1) {
 		conf_free(c);
 		return (-1);

@@ -4,7 +4,9 @@
  * One table (conf.c) lists every key with its type, bounds, default and
  * whether a change needs a restart. Defaults are strings that go through the
  * same setter as the file and the environment, so they cannot drift from the
- * parser. Precedence: defaults, then the file, then BOXOFFICE_<KEY> variables.
+ * parser. Precedence: defaults, then the file, then BOXOFFICE_<KEY> variables,
+ * then the secret files (mysql_password_file & co.), which every load reads
+ * again so that a SIGHUP picks up a rotated credential.
  *
  * A struct bo_conf owns its strings; conf_free() releases them.
  */
@@ -51,6 +53,7 @@ struct bo_conf {
 	char	*mysql_socket;		/* "" to use TCP */
 	char	*mysql_user;
 	char	*mysql_password;
+	char	*mysql_password_file;	/* "" or a file holding the password */
 	char	*mysql_database;
 	int	 mysql_connect_timeout_s;
 	int	 mysql_read_timeout_s;
@@ -61,6 +64,7 @@ struct bo_conf {
 	char	*redis_host;
 	int	 redis_port;
 	char	*redis_password;
+	char	*redis_password_file;
 	int	 redis_db;
 	int	 redis_connect_timeout_ms;
 	int	 redis_timeout_ms;
@@ -68,6 +72,7 @@ struct bo_conf {
 
 	/* Application. */
 	char	*admin_token;		/* "" refuses every admin call */
+	char	*admin_token_file;
 	int	 reservation_strategy;	/* enum reservation_strategy */
 	int	 inventory_shards;	/* shards for new events */
 	int	 cache_ttl_s;
@@ -124,8 +129,14 @@ int	 conf_apply_env(struct bo_conf *, char *err, size_t errlen)
 int	 conf_validate(const struct bo_conf *, char *err, size_t errlen)
 	    __attribute__((warn_unused_result));
 /*
- * Defaults, file (if path is not NULL), environment and validation in one
- * step. On failure c holds nothing to free.
+ * Read every *_file key that is set into its secret (mysql_password_file into
+ * mysql_password, ...): the first line, without its newline.
+ */
+int	 conf_read_secret_files(struct bo_conf *, char *err, size_t errlen)
+	    __attribute__((warn_unused_result));
+/*
+ * Defaults, file (if path is not NULL), environment, secret files and
+ * validation in one step. On failure c holds nothing to free.
  */
 int	 conf_load(struct bo_conf *c, const char *path, char *err,
 	    size_t errlen) __attribute__((warn_unused_result));

@@ -14,6 +14,11 @@ locals {
   app_port   = 8080
   db_port    = 3306
   redis_port = 6379
+
+  # Production gets the WAF unless enable_waf says otherwise; HTTPS is
+  # required there (var.certificate_arn's validation).
+  is_production = contains(["prod", "production"], var.environment)
+  enable_waf    = var.enable_waf != null ? var.enable_waf : local.is_production
 }
 
 ################################################################################
@@ -61,6 +66,8 @@ module "alb" {
   health_check_path          = "/api/health"
   deregistration_delay       = 35
   enable_deletion_protection = var.alb_deletion_protection
+  create_waf                 = local.enable_waf
+  waf_rate_limit             = var.waf_rate_limit
   tags                       = local.tags
 }
 
@@ -81,6 +88,10 @@ module "database" {
   app_connections_per_instance = var.workers_per_instance
   backup_retention_days        = var.db_backup_retention_days
   deletion_protection          = var.db_deletion_protection
+  log_retention_days           = var.log_retention_days
+  snapshot_identifier          = var.db_snapshot_identifier
+  restore_to_point_in_time     = var.db_restore_to_point_in_time
+  final_snapshot_suffix        = var.db_final_snapshot_suffix
   tags                         = local.tags
 }
 
@@ -97,7 +108,10 @@ module "cache" {
   azs               = var.azs
   node_type         = var.redis_node_type
   port              = local.redis_port
-  tags              = local.tags
+
+  notification_topic_arn = module.monitoring.sns_topic_arn
+
+  tags = local.tags
 }
 
 ################################################################################
@@ -125,19 +139,23 @@ module "compute" {
   artifact_bucket_name = var.artifact_bucket_name
   release_version      = var.release_version
 
-  db_host          = module.database.writer_endpoint
-  db_port          = module.database.port
-  db_name          = module.database.database_name
-  db_secret_arn    = module.database.master_user_secret_arn
-  redis_host       = module.cache.primary_endpoint
-  redis_port       = module.cache.port
-  redis_secret_arn = module.cache.auth_token_secret_arn
+  db_host              = module.database.writer_endpoint
+  db_port              = module.database.port
+  db_name              = module.database.database_name
+  db_app_secret_arn    = module.database.app_user_secret_arn
+  db_master_secret_arn = module.database.master_user_secret_arn
+  redis_host           = module.cache.primary_endpoint
+  redis_port           = module.cache.port
+  redis_secret_arn     = module.cache.auth_token_secret_arn
+
+  app_port           = local.app_port
+  log_retention_days = var.log_retention_days
 
   tags = local.tags
 }
 
 ################################################################################
-# Monitoring: SNS, alarms, dashboard
+# Monitoring: SNS, alarms, RDS event subscriptions, dashboard
 ################################################################################
 
 module "monitoring" {
@@ -148,7 +166,9 @@ module "monitoring" {
   autoscaling_group_name  = module.compute.autoscaling_group_name
   alb_arn_suffix          = module.alb.alb_arn_suffix
   target_group_arn_suffix = module.alb.target_group_arn_suffix
+  min_healthy_hosts       = var.asg_min_size
   db_cluster_id           = module.database.cluster_id
+  db_instance_ids         = module.database.instance_ids
   db_max_connections      = module.database.max_connections
   redis_cluster_ids       = module.cache.member_cluster_ids
   tags                    = local.tags

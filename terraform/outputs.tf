@@ -23,6 +23,21 @@ output "db_reader_endpoint" {
   value       = module.database.reader_endpoint
 }
 
+output "db_app_user_secret_arn" {
+  description = "ARN of the application MySQL user's secret (the daemon's credentials; no automatic rotation, see docs/runbook.md)."
+  value       = module.database.app_user_secret_arn
+}
+
+output "web_acl_arn" {
+  description = "ARN of the WAF web ACL on the ALB (null when the WAF is off)."
+  value       = module.alb.web_acl_arn
+}
+
+output "log_group_names" {
+  description = "CloudWatch log groups the instances write to."
+  value       = module.compute.log_group_names
+}
+
 output "db_master_secret_arn" {
   description = "ARN of the RDS-managed secret with the master credentials."
   value       = module.database.master_user_secret_arn

@@ -78,13 +78,35 @@ variable "single_nat_gateway" {
 ################################################################################
 
 variable "certificate_arn" {
-  description = "ACM certificate ARN for HTTPS. null = HTTP only (a first test deploy); set it for production."
+  description = "ACM certificate ARN for HTTPS. Required when environment is prod or production; null (HTTP only) is accepted elsewhere, for a first test deploy."
   type        = string
   default     = null
 
   validation {
     condition     = var.certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$", var.certificate_arn))
     error_message = "certificate_arn must be null or an ACM certificate ARN."
+  }
+
+  validation {
+    condition     = var.certificate_arn != null || !contains(["prod", "production"], var.environment)
+    error_message = "certificate_arn is required in production (environment prod or production): production serves HTTPS only. Use another environment name for an HTTP-only test stack."
+  }
+}
+
+variable "enable_waf" {
+  description = "WAF web ACL (per-IP rate limit + AWS managed common rules) on the ALB. null = on in production (environment prod or production), off elsewhere."
+  type        = bool
+  default     = null
+}
+
+variable "waf_rate_limit" {
+  description = "Requests one client address may send in 5 minutes before the WAF blocks it. An on-sale crowd behind one carrier NAT shares an address: keep it generous."
+  type        = number
+  default     = 3000
+
+  validation {
+    condition     = var.waf_rate_limit >= 10 && var.waf_rate_limit <= 2000000000
+    error_message = "waf_rate_limit must be between 10 and 2000000000."
   }
 }
 
@@ -208,6 +230,27 @@ variable "db_backup_retention_days" {
   }
 }
 
+variable "db_snapshot_identifier" {
+  description = "Restore: create the Aurora cluster from this snapshot. Changing it replaces the running cluster (docs/deploy.md, restore from a snapshot)."
+  type        = string
+  default     = null
+}
+
+variable "db_restore_to_point_in_time" {
+  description = "Point-in-time recovery: create the Aurora cluster as a copy of source_cluster_identifier at restore_to_time (RFC 3339, UTC; null = latest restorable). Replaces the running cluster (docs/deploy.md)."
+  type = object({
+    source_cluster_identifier = string
+    restore_to_time           = optional(string)
+  })
+  default = null
+}
+
+variable "db_final_snapshot_suffix" {
+  description = "Suffix of the final snapshot Aurora takes when the cluster is deleted or replaced: <project>-<environment>-aurora-<suffix>. Use a new one for every replacement."
+  type        = string
+  default     = "final"
+}
+
 variable "redis_node_type" {
   description = "ElastiCache node type (primary and replica)."
   type        = string
@@ -217,6 +260,17 @@ variable "redis_node_type" {
 ################################################################################
 # Monitoring
 ################################################################################
+
+variable "log_retention_days" {
+  description = "Days CloudWatch Logs keeps the instances' logs (journal, nginx, bootstrap, metrics events) and Aurora's exported logs."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
 
 variable "alarm_email" {
   description = "Email address for alarm notifications (null = none; confirm the subscription mail)."

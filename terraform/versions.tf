@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.6.0"
+  required_version = ">= 1.9.0" # validations that refer to other variables (certificate_arn)
 
   required_providers {
     aws = {

@@ -54,6 +54,51 @@ run "https_with_certificate" {
   }
 }
 
+run "waf_rate_limit_and_common_rules" {
+  command = plan
+
+  module {
+    source = "./modules/alb"
+  }
+
+  variables {
+    create_waf = true
+  }
+
+  assert {
+    condition     = length(aws_wafv2_web_acl.this) == 1 && aws_wafv2_web_acl.this[0].scope == "REGIONAL" && length(aws_wafv2_web_acl_association.this) == 1
+    error_message = "create_waf must give a regional web ACL associated with the ALB."
+  }
+
+  assert {
+    condition     = jsondecode(aws_wafv2_web_acl.this[0].rule_json)[0].Statement.RateBasedStatement.Limit == 3000 && jsondecode(aws_wafv2_web_acl.this[0].rule_json)[0].Action == { Block = {} }
+    error_message = "The first rule must block an address above 3000 requests per 5 minutes."
+  }
+
+  assert {
+    condition     = jsondecode(aws_wafv2_web_acl.this[0].rule_json)[1].Statement.ManagedRuleGroupStatement.Name == "AWSManagedRulesCommonRuleSet" && jsondecode(aws_wafv2_web_acl.this[0].rule_json)[1].OverrideAction == { None = {} }
+    error_message = "The second rule must be the AWS managed common rule set, enforced."
+  }
+
+  assert {
+    condition     = aws_lb.this.idle_timeout == 60
+    error_message = "The ALB idle timeout stays 60 s (nginx keeps connections 75 s)."
+  }
+}
+
+run "no_waf_unless_asked" {
+  command = plan
+
+  module {
+    source = "./modules/alb"
+  }
+
+  assert {
+    condition     = length(aws_wafv2_web_acl.this) == 0 && length(aws_wafv2_web_acl_association.this) == 0
+    error_message = "The module creates no WAF unless create_waf is true."
+  }
+}
+
 run "http_only_without_certificate" {
   command = plan
 

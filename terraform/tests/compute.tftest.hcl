@@ -16,6 +16,12 @@ mock_provider "aws" {
       id = "ami-0123456789abcdef0"
     }
   }
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
 }
 
 variables {
@@ -29,7 +35,8 @@ variables {
   release_version         = "0.1.0"
   db_host                 = "bo-test-aurora.cluster-abc.us-east-1.rds.amazonaws.com"
   db_name                 = "boxoffice"
-  db_secret_arn           = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-1234-AbCdEf"
+  db_app_secret_arn       = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bo-test/db-app-user-AbCdEf"
+  db_master_secret_arn    = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-1234-AbCdEf"
   redis_host              = "master.bo-test-redis.abc.use1.cache.amazonaws.com"
   redis_secret_arn        = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bo-test/redis-auth-token-AbCdEf"
 }
@@ -84,7 +91,12 @@ run "launch_template_and_asg" {
       "ansible-playbook -i localhost, -c local site.yml",
       "s3://$ARTIFACT_BUCKET/releases/$BUNDLE",
       "readonly ARTIFACT_BUCKET='boxoffice-artifacts-test'",
-      "\"boxoffice_mysql_secret_arn\":\"arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-1234-AbCdEf\"",
+      "\"boxoffice_mysql_secret_arn\":\"arn:aws:secretsmanager:us-east-1:123456789012:secret:bo-test/db-app-user-AbCdEf\"",
+      "\"boxoffice_mysql_migrate_secret_arn\":\"arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-1234-AbCdEf\"",
+      "readonly ASG_NAME='bo-test-app'",
+      "readonly LAUNCH_HOOK='boxoffice-ready'",
+      "readonly READY_URL='http://127.0.0.1:8080/api/ready'",
+      "complete_hook CONTINUE",
       "\"boxoffice_redis_tls\":true",
       "\"boxoffice_workers\":16",
       "\"boxoffice_admin_token_secret_arn\":\"${aws_secretsmanager_secret.admin_token.arn}\"",
@@ -97,15 +109,43 @@ run "launch_template_and_asg" {
     error_message = "The user data must never carry a password."
   }
 
-  # IAM: GetSecretValue on exactly the three secrets, GetObject on releases/ only.
+  # IAM: GetSecretValue on exactly the four secrets, the launch hook of its own
+  # group, GetObject on releases/ only.
   assert {
-    condition     = toset(data.aws_iam_policy_document.app.statement[0].resources) == toset([var.db_secret_arn, var.redis_secret_arn, aws_secretsmanager_secret.admin_token.arn]) && toset(data.aws_iam_policy_document.app.statement[0].actions) == toset(["secretsmanager:GetSecretValue"])
-    error_message = "The instance role may read exactly the DB, Redis and admin-token secrets."
+    condition     = toset(data.aws_iam_policy_document.app.statement[0].resources) == toset([var.db_app_secret_arn, var.db_master_secret_arn, var.redis_secret_arn, aws_secretsmanager_secret.admin_token.arn]) && toset(data.aws_iam_policy_document.app.statement[0].actions) == toset(["secretsmanager:GetSecretValue"])
+    error_message = "The instance role may read exactly the app DB user, DB master, Redis and admin-token secrets."
   }
 
   assert {
-    condition     = toset(data.aws_iam_policy_document.app.statement[1].resources) == toset(["arn:aws:s3:::boxoffice-artifacts-test/releases/*"]) && toset(data.aws_iam_policy_document.app.statement[1].actions) == toset(["s3:GetObject"])
+    condition     = toset(data.aws_iam_policy_document.app.statement[1].resources) == toset(["arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/bo-test-app"]) && toset(data.aws_iam_policy_document.app.statement[1].actions) == toset(["autoscaling:CompleteLifecycleAction"])
+    error_message = "The instance role may complete lifecycle actions of its own group only."
+  }
+
+  assert {
+    condition     = toset(data.aws_iam_policy_document.app.statement[2].resources) == toset(["arn:aws:s3:::boxoffice-artifacts-test/releases/*"]) && toset(data.aws_iam_policy_document.app.statement[2].actions) == toset(["s3:GetObject"])
     error_message = "The instance role may only get objects under releases/ of the artifact bucket."
+  }
+
+  # Rollouts keep capacity and roll back; new instances wait for the hook.
+  assert {
+    condition     = aws_autoscaling_group.this.instance_refresh[0].preferences[0].min_healthy_percentage == 100 && aws_autoscaling_group.this.instance_refresh[0].preferences[0].max_healthy_percentage == 200 && aws_autoscaling_group.this.instance_refresh[0].preferences[0].auto_rollback == true
+    error_message = "Instance refresh must keep 100% healthy, go up to 200% and roll back automatically."
+  }
+
+  assert {
+    condition     = one(aws_autoscaling_group.this.initial_lifecycle_hook[*].lifecycle_transition) == "autoscaling:EC2_INSTANCE_LAUNCHING" && one(aws_autoscaling_group.this.initial_lifecycle_hook[*].default_result) == "ABANDON" && one(aws_autoscaling_group.this.initial_lifecycle_hook[*].heartbeat_timeout) == 1500
+    error_message = "A launch hook (ABANDON by default, 1200 + 300 s) must hold new instances until they are ready."
+  }
+
+  # Log groups: created here with a retention, and handed to the agent by name.
+  assert {
+    condition     = aws_cloudwatch_log_group.this["journal"].name == "/bo-test/journal" && aws_cloudwatch_log_group.this["nginx_access"].name == "/bo-test/nginx-access" && alltrue([for g in aws_cloudwatch_log_group.this : g.retention_in_days == 30])
+    error_message = "The instances' log groups must be /<name>/<content> with a 30-day retention."
+  }
+
+  assert {
+    condition     = output.bootstrap_vars.cloudwatch_agent_log_groups == { for k, g in aws_cloudwatch_log_group.this : k => g.name } && output.bootstrap_vars.cloudwatch_agent_stack_name == "bo-test"
+    error_message = "The bootstrap vars must hand the agent the log group names and the stack name."
   }
 }
 

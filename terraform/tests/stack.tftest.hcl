@@ -13,11 +13,18 @@ mock_provider "aws" {
       id = "ami-0123456789abcdef0"
     }
   }
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
 }
 
 variables {
   artifact_bucket_name = "boxoffice-artifacts-test"
   release_version      = "0.1.0"
+  certificate_arn      = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-0123456789ab"
 }
 
 run "defaults_plan" {
@@ -57,6 +64,71 @@ run "defaults_plan" {
     condition     = module.compute.bootstrap_vars.boxoffice_release_tarball == "/opt/boxoffice-release/0.1.0/boxoffice-0.1.0.tar.gz"
     error_message = "The release tarball path must follow the production layout."
   }
+}
+
+# Production (the default environment) with every AWS value mocked in memory:
+# the WAF is on, and the day-2 wiring holds with concrete values.
+run "production_defaults_apply" {
+  command = apply
+
+  assert {
+    condition     = module.alb.web_acl_arn != null
+    error_message = "Production must get the WAF by default."
+  }
+
+  assert {
+    condition     = module.compute.bootstrap_vars.boxoffice_mysql_secret_arn == module.database.app_user_secret_arn && module.compute.bootstrap_vars.boxoffice_mysql_migrate_secret_arn == module.database.master_user_secret_arn
+    error_message = "The daemon gets the app user's secret; the migrations get the master's."
+  }
+
+  assert {
+    condition     = module.compute.bootstrap_vars.boxoffice_mysql_host == module.database.writer_endpoint
+    error_message = "The instances connect to the writer endpoint."
+  }
+
+  assert {
+    condition     = length(module.monitoring.db_event_subscription_names) == 2
+    error_message = "Aurora cluster and instance events must be subscribed."
+  }
+}
+
+run "staging_http_only_without_waf" {
+  command = plan
+
+  variables {
+    environment     = "staging"
+    certificate_arn = null
+  }
+
+  assert {
+    condition     = module.alb.web_acl_arn == null && module.alb.https_enabled == false
+    error_message = "Outside production the WAF defaults to off and HTTP-only is allowed."
+  }
+}
+
+run "staging_can_opt_into_waf" {
+  command = plan
+
+  variables {
+    environment     = "staging"
+    certificate_arn = null
+    enable_waf      = true
+  }
+
+  assert {
+    condition     = module.alb.https_enabled == false
+    error_message = "enable_waf is independent of HTTPS."
+  }
+}
+
+run "rejects_production_without_certificate" {
+  command = plan
+
+  variables {
+    certificate_arn = null
+  }
+
+  expect_failures = [var.certificate_arn]
 }
 
 run "single_nat_gateway" {

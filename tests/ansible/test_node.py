@@ -48,10 +48,72 @@ def test_daemon_config(host):
     text = conf.content_string
     assert 'listen = "unix:/run/boxoffice/boxoffice.sock"' in text
     assert "workers = 4" in text
+    assert f"release {VERSION}" in text
     # Redis TLS on: the daemon talks to the local stunnel end.
     assert 'redis_host = "127.0.0.1"' in text
+    # The daemon's own least-privilege user; its secrets in files it re-reads on HUP.
+    assert 'mysql_user = "boxoffice_app"' in text
+    assert 'mysql_password_file = "/etc/boxoffice/secrets/mysql_password"' in text
+    assert 'redis_password_file = "/etc/boxoffice/secrets/redis_password"' in text
+    assert 'admin_token_file = "/etc/boxoffice/secrets/admin_token"' in text
+    for secret in ("ci-db-password", "ci-redis-password", "ci-admin-token"):
+        assert secret not in text, "boxoffice.conf must not hold a secret"
     cmd = host.run(f"setpriv --reuid=boxoffice --regid=boxoffice --init-groups {BIN} --config {CONF} --check-config")
     assert cmd.rc == 0, cmd.stderr
+
+
+def test_secret_files(host):
+    d = host.file("/etc/boxoffice/secrets")
+    assert d.is_directory and d.user == "root" and d.group == "boxoffice" and d.mode == 0o750
+    for name, value in (("mysql_password", "ci-db-password"), ("redis_password", "ci-redis-password"),
+                        ("admin_token", "ci-admin-token")):
+        f = host.file(f"/etc/boxoffice/secrets/{name}")
+        assert f.user == "root" and f.group == "boxoffice" and f.mode == 0o640, name
+        assert f.content_string == value + "\n", name
+    # The daemon, as its own user, can read them (--check-config reads every secret file).
+    cmd = host.run(f"setpriv --reuid=boxoffice --regid=boxoffice --init-groups {BIN} --config {CONF} --check-config")
+    assert cmd.rc == 0, cmd.stderr
+
+
+def test_credential_refresh_installed(host):
+    script = host.file("/usr/local/sbin/boxoffice-refresh-credentials")
+    assert script.mode == 0o755 and script.user == "root"
+    assert host.run("bash -n /usr/local/sbin/boxoffice-refresh-credentials").rc == 0
+    env = host.file("/etc/boxoffice/credentials.env")
+    assert env.mode == 0o640 and "BOXOFFICE_SECRETS_DIR=/etc/boxoffice/secrets" in env.content_string
+    timer = host.file("/etc/systemd/system/boxoffice-credentials.timer").content_string
+    assert "OnUnitActiveSec=15min" in timer and "RandomizedDelaySec=2min" in timer
+    unit = host.file("/etc/systemd/system/boxoffice-credentials.service").content_string
+    assert "ExecStart=/usr/local/sbin/boxoffice-refresh-credentials" in unit and "Type=oneshot" in unit
+    # No ARN in this converge: the script has nothing to read and says so.
+    run = host.run("/usr/local/sbin/boxoffice-refresh-credentials")
+    assert run.rc == 0 and "no secret changed" in run.stdout, run.stdout + run.stderr
+
+
+def test_cloudwatch_agent_config(host):
+    cfg = json.loads(host.file("/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json").content_string)
+    files = {f["file_path"]: f["log_group_name"] for f in cfg["logs"]["logs_collected"]["files"]["collect_list"]}
+    assert files == {
+        "/var/log/boxoffice-journal/journal.json": "/boxoffice-ci/journal",
+        "/var/log/nginx/boxoffice.access.log": "/boxoffice-ci/nginx-access",
+        "/var/log/nginx/error.log": "/boxoffice-ci/nginx-error",
+        "/var/log/boxoffice-bootstrap.log": "/boxoffice-ci/bootstrap",
+    }
+    prom = cfg["logs"]["metrics_collected"]["prometheus"]
+    assert prom["log_group_name"] == "/boxoffice-ci/metrics"
+    emf = prom["emf_processor"]
+    assert emf["metric_namespace"] == "boxoffice"
+    decl = emf["metric_declaration"][0]
+    assert decl["dimensions"] == [["Stack"]]
+    assert "^boxoffice_db_errors_total$" in decl["metric_selectors"]
+    assert "^boxoffice_gate_compensations_total$" in decl["metric_selectors"]
+    scrape = host.file(prom["prometheus_config_path"]).content_string
+    assert "metrics_path: /api/metrics" in scrape and '"127.0.0.1:8080"' in scrape
+    assert 'Stack: "boxoffice-ci"' in scrape
+    export = host.file("/etc/systemd/system/boxoffice-journal-export.service").content_string
+    assert "journalctl --follow --output=json --cursor-file=" in export
+    assert ">> /var/log/boxoffice-journal/journal.json" in export
+    assert host.run("logrotate -d /etc/logrotate.d/boxoffice-journal-export").rc == 0
 
 
 def test_systemd_unit(host):
@@ -86,10 +148,26 @@ def test_nginx_site(host):
 
 
 def test_migrations_applied(host):
+    # As root: the app user may not read schema_migrations (it is no application table).
     out = host.check_output(
-        "mariadb --socket=/run/mysqld/mysqld.sock -uboxoffice -pci-db-password boxoffice "
-        "-N -e 'SELECT COUNT(*) FROM schema_migrations'")
+        "mariadb --socket=/run/mysqld/mysqld.sock -uroot boxoffice -N -e 'SELECT COUNT(*) FROM schema_migrations'")
     assert int(out) >= 1
+
+
+def test_app_user_has_dml_on_app_tables_only(host):
+    """The migration step (as root, the master's stand-in) created the daemon's user."""
+    grants = host.check_output(
+        "mariadb --socket=/run/mysqld/mysqld.sock -uroot -N -e \"SHOW GRANTS FOR 'boxoffice_app'@'localhost'\"")
+    lines = [g for g in grants.splitlines() if g.strip()]
+    assert lines[0].startswith("GRANT USAGE ON *.* TO `boxoffice_app`@`localhost`"), lines[0]
+    tables = host.check_output(
+        "mariadb --socket=/run/mysqld/mysqld.sock -uroot -N boxoffice -e \"SELECT table_name FROM "
+        "information_schema.tables WHERE table_schema = 'boxoffice' AND table_name <> 'schema_migrations'\"").split()
+    assert sorted(lines[1:]) == sorted(
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON `boxoffice`.`{t}` TO `boxoffice_app`@`localhost`" for t in tables)
+    denied = host.run("mariadb --socket=/run/mysqld/mysqld.sock -uboxoffice_app -pci-db-password boxoffice "
+                      "-e 'CREATE TABLE not_allowed (a INT)'")
+    assert denied.rc != 0 and "denied" in denied.stderr
 
 
 def _wait(predicate, timeout=15.0):
@@ -151,6 +229,14 @@ def test_http_unknown_route_is_json_404(services):
     print(f"\nHTTP GET {BASE_URL}/nope -> {status} {body.strip()}")
     assert status == 404
     assert json.loads(body)["error"]["code"] == "NOT_FOUND"
+
+
+def test_metrics_scrape_target_answers(services):
+    """What the CloudWatch agent scrapes: /api/metrics through nginx from loopback."""
+    status, _, body = _get("/api/metrics")
+    assert status == 200
+    for name in ("boxoffice_db_errors_total", "boxoffice_gate_compensations_total", "boxoffice_workers_alive"):
+        assert f"\n{name} " in body or body.startswith(f"{name} "), name
 
 
 def test_hup_reload_keeps_serving(services):

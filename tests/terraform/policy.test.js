@@ -223,6 +223,10 @@ test('instances: IMDSv2 required, no public IP, least-privilege IAM', async () =
         assert.notEqual(st.resources, '*', 'secrets must be named by ARN');
         assert.equal(st.resources, '${local.secret_arns}');
       }
+      if (asList(st.actions).some((a) => a.startsWith('autoscaling:'))) {
+        assert.deepEqual(st.actions, ['autoscaling:CompleteLifecycleAction'], 'the instances may only complete their launch hook');
+        assert.deepEqual(st.resources, ['${local.asg_arn}'], 'on their own group only');
+      }
       if (asList(st.actions).some((a) => a.startsWith('s3:'))) {
         assert.deepEqual(st.actions, ['s3:GetObject']);
         for (const r of asList(st.resources)) assert.match(r, /:s3:::\$\{var\.artifact_bucket_name\}\/releases\/\*$/);
@@ -232,7 +236,7 @@ test('instances: IMDSv2 required, no public IP, least-privilege IAM', async () =
   const attached = resources(root, 'aws_iam_role_policy_attachment').map(({ body: b }) => b.policy_arn.split('/').pop()).sort();
   assert.deepEqual(attached, ['AmazonSSMManagedInstanceCore', 'CloudWatchAgentServerPolicy']);
   const compute = allModules(root).find((x) => x.name === 'compute');
-  assert.equal(compute.locals.secret_arns.length, 3, 'exactly the DB, Redis and admin-token secrets');
+  assert.equal(compute.locals.secret_arns.length, 4, 'exactly the app DB user, the DB master (migrations), Redis and admin-token secrets');
 });
 
 test('Aurora: MySQL 3, writer and reader in different AZs, 7-day backups, protected, max_connections from the fleet', async () => {
@@ -278,9 +282,10 @@ test('user data passes the contract extra vars and the ALB checks /api/health on
   const keys = Object.keys(compute.locals.bootstrap_vars).sort();
   assert.deepEqual(keys, [
     'boxoffice_admin_token_secret_arn', 'boxoffice_aws_region', 'boxoffice_mysql_database', 'boxoffice_mysql_host',
-    'boxoffice_mysql_port', 'boxoffice_mysql_secret_arn', 'boxoffice_redis_host', 'boxoffice_redis_port',
-    'boxoffice_redis_secret_arn', 'boxoffice_redis_tls', 'boxoffice_release_tarball', 'boxoffice_release_version',
-    'boxoffice_workers',
+    'boxoffice_mysql_migrate_secret_arn', 'boxoffice_mysql_port', 'boxoffice_mysql_secret_arn', 'boxoffice_redis_host',
+    'boxoffice_redis_port', 'boxoffice_redis_secret_arn', 'boxoffice_redis_tls', 'boxoffice_release_tarball',
+    'boxoffice_release_version', 'boxoffice_workers', 'cloudwatch_agent_enabled', 'cloudwatch_agent_log_groups',
+    'cloudwatch_agent_metrics_namespace', 'cloudwatch_agent_stack_name',
   ]);
   const [{ mod, body: tg }] = resources(root, 'aws_lb_target_group');
   assert.equal(resolve(mod, tg.port), 8080);

@@ -142,6 +142,8 @@ test('the user data template renders to valid bash with exactly the variables te
   const sample = {
     release_version: '0.1.0', artifact_bucket: 'bucket', aws_region: 'us-east-1',
     release_tarball: '/opt/boxoffice-release/0.1.0/boxoffice-0.1.0.tar.gz', bootstrap_vars_json: '{"a":1}',
+    asg_name: 'bo-test-app', launch_hook_name: 'boxoffice-ready', ready_url: 'http://127.0.0.1:8080/api/ready',
+    ready_timeout: '300',
   };
   const rendered = tpl.replace(/\$\$\{/g, '\u0000').replace(/\$\{(\w+)\}/g, (m, k) => sample[k]).replace(/\u0000/g, '${');
   execFileSync('bash', ['-n'], { input: rendered });

@@ -131,6 +131,110 @@ START_TEST(test_env_overrides_file)
 }
 END_TEST
 
+static char	spath[64];
+
+static void
+write_secret(const char *text)
+{
+	FILE	*f;
+	int	 fd;
+
+	if (*spath == '\0') {
+		strcpy(spath, "/tmp/check_conf_secret.XXXXXX");
+		fd = mkstemp(spath);
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+	}
+	f = fopen(spath, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+teardown_secret(void)
+{
+	teardown();
+	if (*spath != '\0')
+		unlink(spath);
+	*spath = '\0';
+}
+
+/* Every load reads the file again: that is what makes SIGHUP rotate. */
+START_TEST(test_secret_file_read_at_every_load)
+{
+	char	err[256], text[256];
+
+	write_secret("first-password\nignored second line\n");
+	snprintf(text, sizeof text, "mysql_password_file = %s\n"
+	    "redis_password_file = %s\nadmin_token_file = %s\n", spath, spath,
+	    spath);
+	write_conf(text);
+	ck_assert_msg(conf_load(&c, path, err, sizeof err) == 0, "%s", err);
+	ck_assert_str_eq(c.mysql_password, "first-password");
+	ck_assert_str_eq(c.redis_password, "first-password");
+	ck_assert_str_eq(c.admin_token, "first-password");
+	conf_free(&c);
+
+	write_secret("rotated");	/* no newline at all */
+	ck_assert_msg(conf_load(&c, path, err, sizeof err) == 0, "%s", err);
+	ck_assert_str_eq(c.mysql_password, "rotated");
+}
+END_TEST
+
+/* Each line: "key = <secret file><suffix>", then extra; the file holds text. */
+static const struct {
+	const char	*key;
+	const char	*suffix;	/* appended to the path */
+	const char	*extra;		/* further config lines */
+	const char	*text;		/* the secret file's content */
+	const char	*env;		/* BOXOFFICE_MYSQL_PASSWORD, or NULL */
+	const char	*msg;
+} bad_secret[] = {
+	{ "mysql_password_file", "", "", "", NULL,
+	    "mysql_password_file: /tmp/check_conf_secret." },
+	{ "mysql_password_file", "", "", "", NULL, " is empty" },
+	{ "mysql_password_file", "", "", "\nsecond line\n", NULL,
+	    "the first line must hold 1 to 1024 bytes" },
+	{ "mysql_password_file", "", "mysql_password = x\n", "pw\n", NULL,
+	    "mysql_password_file and mysql_password are both set" },
+	{ "mysql_password_file", "", "", "pw\n", "from-env",
+	    "mysql_password_file and mysql_password are both set" },
+	{ "admin_token_file", ".missing", "", "pw\n", NULL,
+	    "admin_token_file: cannot open " },
+};
+
+START_TEST(test_secret_file_errors)
+{
+	char	err[256], text[256];
+
+	write_secret(bad_secret[_i].text);
+	snprintf(text, sizeof text, "%s = %s%s\n%s", bad_secret[_i].key,
+	    spath, bad_secret[_i].suffix, bad_secret[_i].extra);
+	write_conf(text);
+	if (bad_secret[_i].env != NULL)
+		setenv("BOXOFFICE_MYSQL_PASSWORD", bad_secret[_i].env, 1);
+	ck_assert_int_eq(conf_load(&c, path, err, sizeof err), -1);
+	unsetenv("BOXOFFICE_MYSQL_PASSWORD");
+	ck_assert_msg(strstr(err, bad_secret[_i].msg) != NULL,
+	    "got '%s', want '%s'", err, bad_secret[_i].msg);
+}
+END_TEST
+
+START_TEST(test_secret_file_too_long)
+{
+	char	err[256], text[256], big[1100];
+
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	write_secret(big);
+	snprintf(text, sizeof text, "mysql_password_file = %s\n", spath);
+	write_conf(text);
+	ck_assert_int_eq(conf_load(&c, path, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "1 to 1024 bytes") != NULL, "got '%s'", err);
+}
+END_TEST
+
 START_TEST(test_env_error_names_variable)
 {
 	char	err[256];
@@ -226,6 +330,7 @@ conf_suite(void)
 	Suite	*s = suite_create("conf");
 	TCase	*tc = tcase_create("Core");
 	TCase	*te = tcase_create("Errors");
+	TCase	*ts = tcase_create("Secret files");
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_defaults);
@@ -242,6 +347,13 @@ conf_suite(void)
 	tcase_add_test(te, test_env_error_names_variable);
 	tcase_add_test(te, test_validate_listen);
 	suite_add_tcase(s, te);
+
+	tcase_add_checked_fixture(ts, NULL, teardown_secret);
+	tcase_add_test(ts, test_secret_file_read_at_every_load);
+	tcase_add_loop_test(ts, test_secret_file_errors, 0,
+	    (int)(sizeof bad_secret / sizeof bad_secret[0]));
+	tcase_add_test(ts, test_secret_file_too_long);
+	suite_add_tcase(s, ts);
 	return (s);
 }
 

@@ -32,3 +32,8 @@ output "https_enabled" {
   description = "Whether the HTTPS listener exists (a certificate was given)."
   value       = local.create_https
 }
+
+output "web_acl_arn" {
+  description = "ARN of the WAF web ACL on the ALB (null when create_waf is false)."
+  value       = try(aws_wafv2_web_acl.this[0].arn, null)
+}

@@ -74,7 +74,7 @@ variable "deregistration_delay" {
 }
 
 variable "idle_timeout" {
-  description = "ALB idle timeout in seconds (client keep-alive)."
+  description = "ALB idle timeout in seconds. The instances' nginx keeps idle client connections open longer (keepalive_timeout 75s in its site), so the ALB always closes first and never reuses a connection nginx is closing (a sporadic 502)."
   type        = number
   default     = 60
 
@@ -88,6 +88,23 @@ variable "enable_deletion_protection" {
   description = "Protect the ALB against deletion (turn off before terraform destroy)."
   type        = bool
   default     = true
+}
+
+variable "create_waf" {
+  description = "Put a WAF web ACL (per-IP rate limit + AWS managed common rules) in front of the ALB."
+  type        = bool
+  default     = false
+}
+
+variable "waf_rate_limit" {
+  description = "Requests one client address may send in 5 minutes before the WAF blocks it (WAFv2 allows 10 to 2,000,000,000)."
+  type        = number
+  default     = 3000
+
+  validation {
+    condition     = var.waf_rate_limit >= 10 && var.waf_rate_limit <= 2000000000 && floor(var.waf_rate_limit) == var.waf_rate_limit
+    error_message = "waf_rate_limit must be a whole number between 10 and 2000000000."
+  }
 }
 
 variable "tags" {

@@ -89,6 +89,9 @@ resource "aws_elasticache_replication_group" "this" {
   auth_token                 = aws_secretsmanager_secret_version.auth_token.secret_string
   auth_token_update_strategy = "ROTATE"
 
+  # Failovers, node replacements and maintenance go to the alarm topic.
+  notification_topic_arn = var.notification_topic_arn
+
   snapshot_retention_limit = var.snapshot_retention_days
   snapshot_window          = "01:00-02:00"
   maintenance_window       = "tue:04:00-tue:05:00"

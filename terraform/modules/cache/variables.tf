@@ -83,6 +83,12 @@ variable "secret_recovery_window_days" {
   }
 }
 
+variable "notification_topic_arn" {
+  description = "SNS topic for ElastiCache events (failover, node replacement, maintenance); null = none."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

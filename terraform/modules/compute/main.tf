@@ -1,5 +1,6 @@
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
 
 ################################################################################
 # AMI: official Debian 12 (bookworm) images, published by Debian's AWS account
@@ -33,22 +34,39 @@ locals {
   release_dir     = "/opt/boxoffice-release/${var.release_version}"
   release_tarball = "${local.release_dir}/boxoffice-${var.release_version}.tar.gz"
 
+  asg_name = "${var.name}-app"
+  # Built from the name, not from aws_autoscaling_group.this: the role policy
+  # must exist before the first instance boots, i.e. before the group.
+  asg_arn = "arn:${data.aws_partition.current.partition}:autoscaling:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:autoScalingGroup:*:autoScalingGroupName/${local.asg_name}"
+
+  # The launch hook keeps a new instance out of the target group until its user
+  # data reports CONTINUE, which it does only after /api/ready answered 200
+  # through nginx. A failed boot reports ABANDON (or times out): the instance
+  # is terminated and never takes traffic.
+  launch_hook_name = "boxoffice-ready"
+  ready_url        = "http://127.0.0.1:${var.app_port}/api/ready"
+
   # Ansible extra vars (the contract in the team's "Production layout"):
-  # endpoints and secret ARNs only, never a password.
+  # endpoints, secret ARNs and log group names only, never a password.
   bootstrap_vars = {
-    boxoffice_release_version        = var.release_version
-    boxoffice_release_tarball        = local.release_tarball
-    boxoffice_aws_region             = data.aws_region.current.name
-    boxoffice_mysql_host             = var.db_host
-    boxoffice_mysql_port             = var.db_port
-    boxoffice_mysql_database         = var.db_name
-    boxoffice_mysql_secret_arn       = var.db_secret_arn
-    boxoffice_redis_host             = var.redis_host
-    boxoffice_redis_port             = var.redis_port
-    boxoffice_redis_tls              = true
-    boxoffice_redis_secret_arn       = var.redis_secret_arn
-    boxoffice_admin_token_secret_arn = aws_secretsmanager_secret.admin_token.arn
-    boxoffice_workers                = var.workers_per_instance
+    boxoffice_release_version          = var.release_version
+    boxoffice_release_tarball          = local.release_tarball
+    boxoffice_aws_region               = data.aws_region.current.name
+    boxoffice_mysql_host               = var.db_host
+    boxoffice_mysql_port               = var.db_port
+    boxoffice_mysql_database           = var.db_name
+    boxoffice_mysql_secret_arn         = var.db_app_secret_arn
+    boxoffice_mysql_migrate_secret_arn = var.db_master_secret_arn
+    boxoffice_redis_host               = var.redis_host
+    boxoffice_redis_port               = var.redis_port
+    boxoffice_redis_tls                = true
+    boxoffice_redis_secret_arn         = var.redis_secret_arn
+    boxoffice_admin_token_secret_arn   = aws_secretsmanager_secret.admin_token.arn
+    boxoffice_workers                  = var.workers_per_instance
+    cloudwatch_agent_enabled           = true
+    cloudwatch_agent_log_groups        = { for k, g in aws_cloudwatch_log_group.this : k => g.name }
+    cloudwatch_agent_metrics_namespace = var.metrics_namespace
+    cloudwatch_agent_stack_name        = var.name
   }
 
   user_data = templatefile("${path.module}/templates/user-data.sh.tftpl", {
@@ -57,9 +75,15 @@ locals {
     aws_region          = data.aws_region.current.name
     release_tarball     = local.release_tarball
     bootstrap_vars_json = jsonencode(local.bootstrap_vars)
+    asg_name            = local.asg_name
+    launch_hook_name    = local.launch_hook_name
+    ready_url           = local.ready_url
+    ready_timeout       = var.ready_timeout
   })
 
-  secret_arns = [var.db_secret_arn, var.redis_secret_arn, aws_secretsmanager_secret.admin_token.arn]
+  # The master secret is read by the migration step only; the daemon uses the
+  # application user's.
+  secret_arns = [var.db_app_secret_arn, var.db_master_secret_arn, var.redis_secret_arn, aws_secretsmanager_secret.admin_token.arn]
 }
 
 ################################################################################
@@ -127,13 +151,21 @@ resource "aws_iam_role_policy_attachment" "cloudwatch_agent" {
 }
 
 data "aws_iam_policy_document" "app" {
-  # The three secrets the app needs, by ARN. The secrets use the AWS-managed
+  # The four secrets the node needs, by ARN. The secrets use the AWS-managed
   # aws/secretsmanager key, so no kms:Decrypt statement is needed.
   statement {
     sid       = "ReadAppSecrets"
     effect    = "Allow"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = local.secret_arns
+  }
+
+  # Complete the launch hook of this group only (CONTINUE or ABANDON).
+  statement {
+    sid       = "CompleteOwnLaunchHook"
+    effect    = "Allow"
+    actions   = ["autoscaling:CompleteLifecycleAction"]
+    resources = [local.asg_arn]
   }
 
   # Release bundles only: nothing else in the bucket, no list, no write.
@@ -221,7 +253,7 @@ resource "aws_launch_template" "this" {
 ################################################################################
 
 resource "aws_autoscaling_group" "this" {
-  name                      = "${var.name}-app"
+  name                      = local.asg_name
   vpc_zone_identifier       = var.subnet_ids
   min_size                  = var.min_size
   max_size                  = var.max_size
@@ -230,7 +262,7 @@ resource "aws_autoscaling_group" "this" {
   health_check_grace_period = var.health_check_grace_period
   target_group_arns         = [var.target_group_arn]
   capacity_rebalance        = var.enable_spot
-  wait_for_capacity_timeout = "20m"
+  wait_for_capacity_timeout = "30m"
   termination_policies      = ["OldestLaunchTemplate", "OldestInstance"]
 
   enabled_metrics = [
@@ -280,15 +312,30 @@ resource "aws_autoscaling_group" "this" {
   }
 
   # A new launch template version (new release, new AMI, new user data) rolls
-  # the fleet: one instance at a time, keeping 90% healthy, never above desired.
+  # the fleet without ever dropping below the healthy capacity it had: new
+  # instances launch first (up to twice the group) and an old one goes only
+  # when a new one is healthy. A failed refresh rolls back to the previous
+  # launch template version by itself.
   instance_refresh {
     strategy = "Rolling"
 
     preferences {
-      min_healthy_percentage = 90
-      max_healthy_percentage = 100
-      instance_warmup        = 300
+      min_healthy_percentage = 100
+      max_healthy_percentage = 200
+      instance_warmup        = var.instance_warmup
+      auto_rollback          = true
+      skip_matching          = true
     }
+  }
+
+  # New instances wait in Pending:Wait until their user data completes the
+  # hook (after /api/ready answered 200 through nginx); ABANDON or a timeout
+  # terminates them. Only then are they registered with the target group.
+  initial_lifecycle_hook {
+    name                 = local.launch_hook_name
+    lifecycle_transition = "autoscaling:EC2_INSTANCE_LAUNCHING"
+    default_result       = "ABANDON"
+    heartbeat_timeout    = var.ready_timeout + var.bootstrap_timeout
   }
 
   dynamic "tag" {

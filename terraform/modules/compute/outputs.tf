@@ -32,3 +32,13 @@ output "bootstrap_vars" {
   description = "The Ansible extra vars the user data writes to /etc/boxoffice/bootstrap-vars.json (no secrets)."
   value       = local.bootstrap_vars
 }
+
+output "log_group_names" {
+  description = "CloudWatch log groups the instances' agent writes to, by content (journal, nginx_access, nginx_error, bootstrap, metrics)."
+  value       = { for k, g in aws_cloudwatch_log_group.this : k => g.name }
+}
+
+output "launch_hook_name" {
+  description = "Name of the launch lifecycle hook the user data completes once /api/ready answers 200."
+  value       = local.launch_hook_name
+}

@@ -106,9 +106,9 @@ variable "workers_per_instance" {
 }
 
 variable "health_check_grace_period" {
-  description = "Seconds after launch before ELB health counts: first boot installs packages and builds the release."
+  description = "Seconds after an instance enters InService before ELB health counts. The launch hook already held it until /api/ready answered, so this only covers the target group's first checks."
   type        = number
-  default     = 900
+  default     = 120
 
   validation {
     condition     = var.health_check_grace_period >= 60 && var.health_check_grace_period <= 3600
@@ -213,8 +213,13 @@ variable "db_name" {
   type        = string
 }
 
-variable "db_secret_arn" {
-  description = "ARN of the Aurora-managed master user secret (JSON username/password)."
+variable "db_app_secret_arn" {
+  description = "ARN of the application MySQL user's secret (JSON username/password): the daemon's credentials."
+  type        = string
+}
+
+variable "db_master_secret_arn" {
+  description = "ARN of the Aurora-managed master user secret: read only by the migration step, which creates the application user."
   type        = string
 }
 
@@ -242,6 +247,72 @@ variable "secret_recovery_window_days" {
   validation {
     condition     = var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)
     error_message = "secret_recovery_window_days must be 0 or between 7 and 30."
+  }
+}
+
+variable "app_port" {
+  description = "Port nginx listens on (the target group's port); the user data checks /api/ready there."
+  type        = number
+  default     = 8080
+
+  validation {
+    condition     = var.app_port >= 1024 && var.app_port <= 65535
+    error_message = "app_port must be an unprivileged TCP port."
+  }
+}
+
+variable "bootstrap_timeout" {
+  description = "Seconds the first boot may take before /api/ready is polled (packages, the build, Ansible)."
+  type        = number
+  default     = 1200
+
+  validation {
+    condition     = var.bootstrap_timeout >= 300 && var.bootstrap_timeout <= 5400
+    error_message = "bootstrap_timeout must be between 300 and 5400 seconds."
+  }
+}
+
+variable "ready_timeout" {
+  description = "Seconds the user data waits for /api/ready to answer 200 through nginx before it abandons the launch."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.ready_timeout >= 30 && var.ready_timeout <= 1800
+    error_message = "ready_timeout must be between 30 and 1800 seconds."
+  }
+}
+
+variable "instance_warmup" {
+  description = "Seconds after an instance is InService before the instance refresh counts it healthy and moves on."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.instance_warmup >= 0 && var.instance_warmup <= 3600
+    error_message = "instance_warmup must be between 0 and 3600 seconds."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the instances' log groups (journal, nginx, bootstrap, metrics events)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace the agent publishes the scraped /api/metrics counters in."
+  type        = string
+  default     = "boxoffice"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be 1-255 characters of letters, digits and . _ / # : - and must not start with AWS/."
   }
 }
 

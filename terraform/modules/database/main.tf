@@ -55,6 +55,26 @@ resource "aws_rds_cluster_parameter_group" "this" {
     apply_method = "immediate"
   }
 
+  # The cluster exports "slowquery" to CloudWatch Logs (below): without the
+  # slow log on, that export is an empty log group. FILE is what RDS exports.
+  parameter {
+    name         = "slow_query_log"
+    value        = "1"
+    apply_method = "immediate"
+  }
+
+  parameter {
+    name         = "long_query_time"
+    value        = tostring(var.long_query_time_seconds)
+    apply_method = "immediate"
+  }
+
+  parameter {
+    name         = "log_output"
+    value        = "FILE"
+    apply_method = "immediate"
+  }
+
   tags = var.tags
 
   lifecycle {
@@ -89,11 +109,73 @@ resource "aws_db_parameter_group" "this" {
 }
 
 ################################################################################
+# Log groups for the exported logs
+#
+# RDS creates /aws/rds/cluster/<id>/<log> on the first export, with no expiry.
+# Created here first, they carry the retention.
+################################################################################
+
+locals {
+  cluster_identifier = "${var.name}-aurora"
+  exported_logs      = ["error", "slowquery"]
+}
+
+resource "aws_cloudwatch_log_group" "exports" {
+  for_each = toset(local.exported_logs)
+
+  name              = "/aws/rds/cluster/${local.cluster_identifier}/${each.key}"
+  retention_in_days = var.log_retention_days
+
+  tags = var.tags
+}
+
+################################################################################
+# Application user's secret
+#
+# The app logs in as its own user, not as the master: RDS rotates the master
+# secret (every 7 days by default) and only the migration step reads it. The
+# migration step creates this user with the master credentials and grants it
+# DML on the app's tables only (scripts/migrate --app-user). The secret has no
+# automatic rotation; rotating it by hand is a refresh path the instances
+# follow (a timer re-reads it and reloads the daemon): docs/runbook.md.
+################################################################################
+
+data "aws_secretsmanager_random_password" "app_user" {
+  # Letters and digits only: the value passes through SQL, a shell option file
+  # and the daemon's config without any quoting question.
+  password_length     = 40
+  exclude_punctuation = true
+  include_space       = false
+}
+
+resource "aws_secretsmanager_secret" "app_user" {
+  name_prefix             = "${var.name}/db-app-user-"
+  description             = "boxoffice application MySQL user (JSON username/password); no automatic rotation"
+  recovery_window_in_days = var.secret_recovery_window_days
+
+  tags = merge({ "Name" = "${var.name}-db-app-user" }, var.tags)
+}
+
+resource "aws_secretsmanager_secret_version" "app_user" {
+  secret_id = aws_secretsmanager_secret.app_user.id
+  secret_string = jsonencode({
+    username = var.app_username
+    password = data.aws_secretsmanager_random_password.app_user.random_password
+  })
+
+  # The data source yields a new value on every plan: keep the first one.
+  # A rotation writes a new version outside Terraform (runbook).
+  lifecycle {
+    ignore_changes = [secret_string]
+  }
+}
+
+################################################################################
 # Cluster
 ################################################################################
 
 resource "aws_rds_cluster" "this" {
-  cluster_identifier = "${var.name}-aurora"
+  cluster_identifier = local.cluster_identifier
   engine             = "aurora-mysql"
   engine_mode        = "provisioned"
   engine_version     = var.engine_version
@@ -116,12 +198,39 @@ resource "aws_rds_cluster" "this" {
   preferred_maintenance_window = "mon:03:30-mon:04:30"
   copy_tags_to_snapshot        = true
   skip_final_snapshot          = false
-  final_snapshot_identifier    = "${var.name}-aurora-final"
+  final_snapshot_identifier    = "${var.name}-aurora-${var.final_snapshot_suffix}"
   deletion_protection          = var.deletion_protection
 
-  enabled_cloudwatch_logs_exports = ["error", "slowquery"]
+  # Restores (docs/deploy.md): a new cluster from a snapshot, or from another cluster at a
+  # point in time. Setting either on a running stack replaces the cluster: Terraform takes
+  # the final snapshot of the old one, then creates the restored one under the same
+  # identifier, so the endpoint name the instances use does not change.
+  snapshot_identifier = var.snapshot_identifier
+
+  dynamic "restore_to_point_in_time" {
+    for_each = var.restore_to_point_in_time == null ? [] : [var.restore_to_point_in_time]
+
+    content {
+      source_cluster_identifier  = restore_to_point_in_time.value.source_cluster_identifier
+      restore_type               = "full-copy"
+      restore_to_time            = restore_to_point_in_time.value.restore_to_time
+      use_latest_restorable_time = restore_to_point_in_time.value.restore_to_time == null ? true : null
+    }
+  }
+
+  enabled_cloudwatch_logs_exports = local.exported_logs
 
   tags = merge({ "Name" = "${var.name}-aurora" }, var.tags)
+
+  # The log groups exist (with their retention) before RDS first exports.
+  depends_on = [aws_cloudwatch_log_group.exports]
+
+  lifecycle {
+    precondition {
+      condition     = var.snapshot_identifier == null || var.restore_to_point_in_time == null
+      error_message = "Restore from a snapshot or to a point in time, not both."
+    }
+  }
 }
 
 ################################################################################

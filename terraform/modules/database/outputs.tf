@@ -9,8 +9,10 @@ output "cluster_arn" {
 }
 
 output "writer_endpoint" {
-  description = "Cluster (writer) endpoint."
+  description = "Cluster (writer) endpoint. Known only once the writer instance exists: a cluster without an instance accepts no connection, so instances that boot on this value must not come first."
   value       = aws_rds_cluster.this.endpoint
+
+  depends_on = [aws_rds_cluster_instance.writer]
 }
 
 output "reader_endpoint" {
@@ -26,6 +28,21 @@ output "port" {
 output "database_name" {
   description = "Name of the application database."
   value       = aws_rds_cluster.this.database_name
+}
+
+output "app_user_secret_arn" {
+  description = "ARN of the secret with the application user's credentials (JSON username/password)."
+  value       = aws_secretsmanager_secret.app_user.arn
+}
+
+output "app_username" {
+  description = "Name of the application MySQL user the migration step creates."
+  value       = var.app_username
+}
+
+output "log_group_names" {
+  description = "CloudWatch log groups of the exported Aurora logs."
+  value       = [for g in aws_cloudwatch_log_group.exports : g.name]
 }
 
 output "master_user_secret_arn" {

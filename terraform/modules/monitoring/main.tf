@@ -28,14 +28,16 @@ data "aws_iam_policy_document" "sns_kms" {
     }
   }
 
+  # CloudWatch alarms and RDS event notifications publish to the encrypted
+  # topic as services; without the key they fail silently.
   statement {
-    sid       = "CloudWatchPublishesToEncryptedTopic"
+    sid       = "ServicesPublishToEncryptedTopic"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
     resources = ["*"]
 
     principals {
       type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
+      identifiers = ["cloudwatch.amazonaws.com", "events.rds.amazonaws.com"]
     }
   }
 }
@@ -63,6 +65,43 @@ resource "aws_sns_topic" "this" {
   kms_master_key_id = var.enable_sns_encryption ? aws_kms_key.sns[0].arn : null
 
   tags = var.tags
+}
+
+# The topic's policy: the account administers it; CloudWatch and RDS events may
+# publish, for this account's resources only.
+data "aws_iam_policy_document" "sns" {
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:DeleteTopic", "sns:AddPermission", "sns:RemovePermission", "sns:Receive"]
+    resources = [aws_sns_topic.this.arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "ServicesPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.this.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com", "events.rds.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "this" {
+  arn    = aws_sns_topic.this.arn
+  policy = data.aws_iam_policy_document.sns.json
 }
 
 resource "aws_sns_topic_subscription" "email" {
@@ -172,9 +211,159 @@ resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
   tags = var.tags
 }
 
+# Capacity, not a single sick target: fewer healthy targets than the group's
+# minimum means the fleet is below its floor (an AZ lost, a bad release).
+resource "aws_cloudwatch_metric_alarm" "healthy_hosts_low" {
+  alarm_name          = "${var.name}-healthy-hosts-below-min"
+  alarm_description   = "Fewer than ${var.min_healthy_hosts} healthy targets (the Auto Scaling group's minimum) for 3 minutes."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "HealthyHostCount"
+  dimensions          = local.tg_dims
+  statistic           = "Minimum"
+  period              = 60
+  evaluation_periods  = 3
+  datapoints_to_alarm = 3
+  threshold           = var.min_healthy_hosts
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}
+
+# The share of requests that ended in a 5xx (from the ALB or the app), so a
+# surge does not trip it and a quiet hour with a few errors does.
+resource "aws_cloudwatch_metric_alarm" "alb_5xx_rate" {
+  alarm_name          = "${var.name}-alb-5xx-rate"
+  alarm_description   = "More than ${var.alb_5xx_rate_threshold_percent}% of requests answered 5xx (ALB or target) over 5 minutes."
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  threshold           = var.alb_5xx_rate_threshold_percent
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "rate"
+    expression  = "IF(requests > 0, 100 * (elb5xx + target5xx) / requests, 0)"
+    label       = "5xx % of requests"
+    return_data = true
+  }
+
+  metric_query {
+    id = "requests"
+
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "RequestCount"
+      dimensions  = local.alb_dims
+      stat        = "Sum"
+      period      = 60
+    }
+  }
+
+  metric_query {
+    id = "elb5xx"
+
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_ELB_5XX_Count"
+      dimensions  = local.alb_dims
+      stat        = "Sum"
+      period      = 60
+    }
+  }
+
+  metric_query {
+    id = "target5xx"
+
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_Target_5XX_Count"
+      dimensions  = local.tg_dims
+      stat        = "Sum"
+      period      = 60
+    }
+  }
+
+  tags = var.tags
+}
+
+################################################################################
+# The app's own metrics (/api/metrics, scraped by the CloudWatch agent on each
+# instance; counters arrive as per-scrape deltas, summed over the fleet)
+################################################################################
+
+locals {
+  # The agent tags every scraped metric Stack=<name> (ansible: cloudwatch_agent).
+  app_dims = { Stack = var.name }
+}
+
+resource "aws_cloudwatch_metric_alarm" "app_db_errors" {
+  alarm_name          = "${var.name}-app-db-errors"
+  alarm_description   = "boxoffice_db_errors_total rose by more than ${var.app_db_errors_threshold} in 5 minutes across the fleet: the app cannot talk to Aurora (failover, credentials, connections)."
+  namespace           = var.metrics_namespace
+  metric_name         = "boxoffice_db_errors_total"
+  dimensions          = local.app_dims
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.app_db_errors_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "app_gate_compensations" {
+  alarm_name          = "${var.name}-app-gate-compensations"
+  alarm_description   = "boxoffice_gate_compensations_total rose by more than ${var.app_gate_compensations_threshold} in 5 minutes: admissions given back because the database step failed."
+  namespace           = var.metrics_namespace
+  metric_name         = "boxoffice_gate_compensations_total"
+  dimensions          = local.app_dims
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.app_gate_compensations_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}
+
 ################################################################################
 # Aurora
 ################################################################################
+
+# Failovers, failures, maintenance and notifications of the cluster and its
+# instances reach the same topic as the alarms.
+resource "aws_db_event_subscription" "cluster" {
+  name        = "${var.name}-aurora-cluster"
+  sns_topic   = aws_sns_topic.this.arn
+  source_type = "db-cluster"
+  source_ids  = [var.db_cluster_id]
+
+  event_categories = ["failover", "failure", "maintenance", "notification"]
+
+  tags = var.tags
+}
+
+resource "aws_db_event_subscription" "instances" {
+  name        = "${var.name}-aurora-instances"
+  sns_topic   = aws_sns_topic.this.arn
+  source_type = "db-instance"
+  source_ids  = var.db_instance_ids
+
+  event_categories = ["availability", "failover", "failure", "maintenance", "notification", "recovery"]
+
+  tags = var.tags
+}
 
 resource "aws_cloudwatch_metric_alarm" "db_cpu" {
   alarm_name          = "${var.name}-aurora-cpu-high"
@@ -347,6 +536,17 @@ locals {
       ["AWS/RDS", "CPUUtilization", "DBClusterIdentifier", var.db_cluster_id, { stat = "Maximum" }],
       ["AWS/RDS", "DatabaseConnections", "DBClusterIdentifier", var.db_cluster_id, { stat = "Maximum", yAxis = "right" }],
       ["AWS/RDS", "AuroraReplicaLagMaximum", "DBClusterIdentifier", var.db_cluster_id, { stat = "Maximum" }],
+    ] },
+    { title = "Healthy hosts vs the minimum, 5xx %", metrics = [
+      ["AWS/ApplicationELB", "HealthyHostCount", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix, { stat = "Minimum", label = "healthy (min ${var.min_healthy_hosts})" }],
+      [{ expression = "IF(req > 0, 100 * (e5 + t5) / req, 0)", label = "5xx %", yAxis = "right" }],
+      ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", var.alb_arn_suffix, { stat = "Sum", id = "req", visible = false }],
+      ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", var.alb_arn_suffix, { stat = "Sum", id = "e5", visible = false }],
+      ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix, { stat = "Sum", id = "t5", visible = false }],
+    ] },
+    { title = "App (/api/metrics): DB errors, gate compensations, reconnects", metrics = [
+      for m in ["boxoffice_db_errors_total", "boxoffice_gate_compensations_total", "boxoffice_db_reconnects_total", "boxoffice_redis_errors_total"] :
+      [var.metrics_namespace, m, "Stack", var.name, { stat = "Sum" }]
     ] },
     { title = "Redis: memory, CPU, evictions", metrics = concat(
       [for id in var.redis_cluster_ids : ["AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "CacheClusterId", id, { stat = "Maximum" }]],

@@ -154,6 +154,60 @@ variable "redis_cpu_threshold" {
   }
 }
 
+variable "min_healthy_hosts" {
+  description = "Healthy targets below which the fleet is under its floor: the Auto Scaling group's min_size."
+  type        = number
+
+  validation {
+    condition     = var.min_healthy_hosts >= 1
+    error_message = "min_healthy_hosts must be at least 1."
+  }
+}
+
+variable "db_instance_ids" {
+  description = "Aurora instance identifiers (writer and reader), for the instance event subscription."
+  type        = list(string)
+}
+
+variable "alb_5xx_rate_threshold_percent" {
+  description = "Percentage of requests answered 5xx (by the ALB or the app) that alarms."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.alb_5xx_rate_threshold_percent > 0 && var.alb_5xx_rate_threshold_percent <= 100
+    error_message = "alb_5xx_rate_threshold_percent must be a percentage."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the app's scraped /api/metrics counters (the CloudWatch agent's setting)."
+  type        = string
+  default     = "boxoffice"
+}
+
+variable "app_db_errors_threshold" {
+  description = "boxoffice_db_errors_total increase over 5 minutes (whole fleet) that alarms."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.app_db_errors_threshold >= 0
+    error_message = "app_db_errors_threshold must not be negative."
+  }
+}
+
+variable "app_gate_compensations_threshold" {
+  description = "boxoffice_gate_compensations_total increase over 5 minutes (whole fleet) that alarms."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.app_gate_compensations_threshold >= 0
+    error_message = "app_gate_compensations_threshold must not be negative."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
