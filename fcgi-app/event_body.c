@@ -35,7 +35,7 @@ read_room(struct json_object *body, struct event_changes *ch,
 	ch->room = json_object_get_boolean(en);
 	ch->has_room = true;
 	if (ch->room && field_int(wr, "admitPerSecond", 1, 100000, true,
-	    &ch->admit_per_second, fe) != 1)
+	    &ch->admit_per_second, fe) != FIELD_OK)
 		ch->has_room = false;
 }
 
@@ -52,7 +52,7 @@ read_venue(struct json_object *body, bool create, struct event_changes *ch,
 	ch->has_venue = true;
 	if (v == NULL || json_object_is_type(v, json_type_string)) {
 		if (v != NULL && field_string(body, "venue", 1, 200, false,
-		    false, &ch->venue, fe) != 1)
+		    false, &ch->venue, fe) != FIELD_OK)
 			ch->has_venue = false;
 		return;
 	}
@@ -112,10 +112,10 @@ read_seat_classes(struct json_object *arr, struct event_changes *ch,
 		c->own_seats = -1;
 		if (o == NULL || !json_object_is_type(o, json_type_object) ||
 		    field_string(o, "code", 1, CLASS_CODE_MAX, true, true,
-		    &code, fe) != 1 || !code_ok(code) ||
+		    &code, fe) != FIELD_OK || !code_ok(code) ||
 		    field_int(o, "price", 0, PRICE_MAX, true, &c->price, fe) !=
-		    1 || field_int(o, "seats", 1, 10000000, false,
-		    &c->own_seats, fe) == -1) {
+		    FIELD_OK || field_int(o, "seats", 1, 10000000, false,
+		    &c->own_seats, fe) == FIELD_INVALID) {
 			fe_add(fe, "seatClasses", "each must be {code (1-16 of "
 			    "A-Z a-z 0-9 _ -), price (minor units), seats?}");
 			return;
@@ -153,7 +153,8 @@ read_price(struct json_object *price, struct event_changes *ch,
 			fe_add(fe, "price", "knows vip, r and s, not %s", k);
 	}
 	for (i = 0; i < 3; i++) {
-		if (field_int(price, keys[i], 0, PRICE_MAX, false, &v, fe) != 1)
+		if (field_int(price, keys[i], 0, PRICE_MAX, false, &v, fe) !=
+		    FIELD_OK)
 			continue;
 		c = &ch->classes[ch->nclasses++];
 		snprintf(c->code, sizeof c->code, "%s", codes[i]);
@@ -187,7 +188,7 @@ read_classes(struct json_object *body, struct event_changes *ch,
 	}
 	/* Without one, classes are priced in default_currency. */
 	if (field_string(body, "currency", 3, 3, true, false,
-	    &ch->currency, fe) == 1 && strspn(ch->currency,
+	    &ch->currency, fe) == FIELD_OK && strspn(ch->currency,
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3)
 		fe_add(fe, "currency", "must be an ISO 4217 code such as KRW");
 	for (i = 0; i < ch->nclasses; i++) {
@@ -214,22 +215,22 @@ event_body_read(struct json_object *body, bool create,
 
 	memset(ch, 0, sizeof *ch);
 	ch->has_name = field_string(body, "eventName", 1, 200, false, create,
-	    &ch->name, fe) == 1;
+	    &ch->name, fe) == FIELD_OK;
 	ch->has_total = field_int(body, "totalSeats", 1, 10000000, false,
-	    &ch->total, fe) == 1;
+	    &ch->total, fe) == FIELD_OK;
 	ch->has_date = field_datetime(body, "eventDate", create, &ch->date_ms,
-	    fe) == 1;
+	    fe) == FIELD_OK;
 	if (ch->has_date && ch->date_ms <= time_real_ms()) {
 		fe_add(fe, "eventDate", "must be in the future");
 		ch->has_date = false;
 	}
 	read_venue(body, create, ch, fe);
 	ch->has_limit = field_int(body, "perUserLimit", 1, 10000, false,
-	    &ch->per_user_limit, fe) == 1;
+	    &ch->per_user_limit, fe) == FIELD_OK;
 	ch->has_max = field_int(body, "maxPerRequest", 1, 100, false,
-	    &ch->max_per_request, fe) == 1;
+	    &ch->max_per_request, fe) == FIELD_OK;
 	if (!create && field_string(body, "status", 1, 16, true, false,
-	    &status, fe) == 1) {
+	    &status, fe) == FIELD_OK) {
 		if ((ch->status = event_status_parse(status)) == -1)
 			fe_add(fe, "status", "must be ACTIVE, CLOSED or "
 			    "CANCELLED");

@@ -156,7 +156,7 @@ get_field(struct json_object *o, const char *name)
 	return (v);
 }
 
-int
+enum field_result
 field_int(struct json_object *o, const char *name, int64_t min, int64_t max,
     bool required, int64_t *out, struct fielderrs *fe)
 {
@@ -166,13 +166,13 @@ field_int(struct json_object *o, const char *name, int64_t min, int64_t max,
 	if (v == NULL) {
 		if (required)
 			fe_add(fe, name, "is required");
-		return (0);
+		return (FIELD_ABSENT);
 	}
 	/* Strict: "2" and 1.5 are not integers. */
 	if (!json_object_is_type(v, json_type_int)) {
 		fe_add(fe, name, "must be an integer from %lld to %lld",
 		    (long long)min, (long long)max);
-		return (-1);
+		return (FIELD_INVALID);
 	}
 	errno = 0;
 	n = json_object_get_int64(v);
@@ -182,10 +182,10 @@ field_int(struct json_object *o, const char *name, int64_t min, int64_t max,
 	if (errno != 0 || n < min || n > max) {
 		fe_add(fe, name, "must be an integer from %lld to %lld",
 		    (long long)min, (long long)max);
-		return (-1);
+		return (FIELD_INVALID);
 	}
 	*out = n;
-	return (1);
+	return (FIELD_OK);
 }
 
 bool
@@ -263,7 +263,7 @@ utf8_text(const char *str)
 	return (true);
 }
 
-int
+enum field_result
 field_string(struct json_object *o, const char *name, size_t minlen,
     size_t maxlen, bool ascii, bool required, const char **out,
     struct fielderrs *fe)
@@ -275,17 +275,17 @@ field_string(struct json_object *o, const char *name, size_t minlen,
 	if (v == NULL) {
 		if (required)
 			fe_add(fe, name, "is required");
-		return (0);
+		return (FIELD_ABSENT);
 	}
 	if (!json_object_is_type(v, json_type_string)) {
 		fe_add(fe, name, "must be a string");
-		return (-1);
+		return (FIELD_INVALID);
 	}
 	s = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
 	if (len != strlen(s)) {
 		fe_add(fe, name, "must not contain NUL characters");
-		return (-1);
+		return (FIELD_INVALID);
 	}
 	if (!ascii)
 		len = utf8_chars(s);
@@ -295,10 +295,10 @@ field_string(struct json_object *o, const char *name, size_t minlen,
 		fe_add(fe, name, "must be %zu to %zu %s", minlen, maxlen,
 		    ascii ? "printable ASCII characters" :
 		    "characters of valid UTF-8 without control characters");
-		return (-1);
+		return (FIELD_INVALID);
 	}
 	*out = s;
-	return (1);
+	return (FIELD_OK);
 }
 
 static bool
@@ -382,7 +382,7 @@ parse_iso8601(const char *s, int64_t *ms)
 	return (true);
 }
 
-int
+enum field_result
 field_datetime(struct json_object *o, const char *name, bool required,
     int64_t *ms, struct fielderrs *fe)
 {
@@ -391,15 +391,15 @@ field_datetime(struct json_object *o, const char *name, bool required,
 	if (v == NULL) {
 		if (required)
 			fe_add(fe, name, "is required");
-		return (0);
+		return (FIELD_ABSENT);
 	}
 	if (!json_object_is_type(v, json_type_string) ||
 	    !parse_iso8601(json_object_get_string(v), ms)) {
 		fe_add(fe, name, "must be an ISO-8601 date-time such as "
 		    "2027-01-31T19:30:00Z");
-		return (-1);
+		return (FIELD_INVALID);
 	}
-	return (1);
+	return (FIELD_OK);
 }
 
 bool

@@ -42,23 +42,26 @@ bool	 capture_id(const struct request *, struct response *,
  */
 struct json_object *body_object(const struct request *, struct response *);
 
-/*
- * Field readers. Each returns 1 when the field is present and valid (out
- * set), 0 when absent (out untouched; an error is added when required),
- * -1 when present but invalid (an error is added). JSON null counts as
- * absent.
- */
-int	 field_int(struct json_object *, const char *name, int64_t min,
+/* What a field reader found. JSON null counts as absent. */
+enum field_result {
+	FIELD_ABSENT,		/* out untouched; an error is added if required */
+	FIELD_OK,		/* present and valid: out is set */
+	FIELD_INVALID		/* present but invalid: an error is added */
+};
+
+enum field_result field_int(struct json_object *, const char *name, int64_t min,
 	    int64_t max, bool required, int64_t *out, struct fielderrs *);
 /* With ascii, strings must be printable ASCII of minlen..maxlen bytes;
  * otherwise well-formed UTF-8 (no overlong forms, surrogates or code points
  * past U+10FFFF) of minlen..maxlen characters without control characters.
  * The returned pointer belongs to the JSON object. */
-int	 field_string(struct json_object *, const char *name, size_t minlen,
+enum field_result field_string(struct json_object *, const char *name,
+	    size_t minlen,
 	    size_t maxlen, bool ascii, bool required, const char **out,
 	    struct fielderrs *);
 /* An ISO-8601 date-time; no zone means UTC. */
-int	 field_datetime(struct json_object *, const char *name, bool required,
+enum field_result field_datetime(struct json_object *, const char *name,
+	    bool required,
 	    int64_t *ms, struct fielderrs *);
 
 /* Query parameter as an integer in [min, max]; def when absent. */

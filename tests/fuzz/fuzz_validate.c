@@ -67,12 +67,13 @@ utf8_well_formed(const unsigned char *s)
 
 /* The field readers' contract: 1 valid, 0 absent, -1 invalid + an error. */
 static void
-check_rc(int rc, int errs_before, const struct fielderrs *fe, bool required)
+check_rc(enum field_result rc, int errs_before, const struct fielderrs *fe,
+    bool required)
 {
-	FUZZ_ASSERT(rc >= -1 && rc <= 1);
-	if (rc == -1 || (rc == 0 && required))
+	FUZZ_ASSERT(rc == FIELD_ABSENT || rc == FIELD_OK || rc == FIELD_INVALID);
+	if (rc == FIELD_INVALID || (rc == FIELD_ABSENT && required))
 		FUZZ_ASSERT(fe->n >= 1);
-	if (rc == 1)
+	if (rc == FIELD_OK)
 		FUZZ_ASSERT(fe->n == errs_before);
 }
 
@@ -81,11 +82,12 @@ check_string(struct json_object *o, const char *name, size_t minlen,
     size_t maxlen, bool ascii, bool required, struct fielderrs *fe)
 {
 	const char	*s = NULL;
-	int		 before = fe->n, rc;
+	int		 before = fe->n;
+	enum field_result rc;
 
 	rc = field_string(o, name, minlen, maxlen, ascii, required, &s, fe);
 	check_rc(rc, before, fe, required);
-	if (rc == 1) {
+	if (rc == FIELD_OK) {
 		FUZZ_ASSERT(s != NULL && strlen(s) >= minlen);
 		if (ascii)
 			FUZZ_ASSERT(printable_ascii(s, maxlen));
@@ -99,11 +101,12 @@ check_int(struct json_object *o, const char *name, int64_t min, int64_t max,
     bool required, struct fielderrs *fe)
 {
 	int64_t	v = 0;
-	int	before = fe->n, rc;
+	int	before = fe->n;
+	enum field_result rc;
 
 	rc = field_int(o, name, min, max, required, &v, fe);
 	check_rc(rc, before, fe, required);
-	if (rc == 1)
+	if (rc == FIELD_OK)
 		FUZZ_ASSERT(v >= min && v <= max);
 }
 
@@ -112,7 +115,8 @@ check_date(struct json_object *o, const char *name, bool required,
     struct fielderrs *fe)
 {
 	int64_t	ms = 0;
-	int	before = fe->n, rc;
+	int	before = fe->n;
+	enum field_result rc;
 
 	rc = field_datetime(o, name, required, &ms, fe);
 	check_rc(rc, before, fe, required);

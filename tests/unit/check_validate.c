@@ -101,16 +101,16 @@ START_TEST(test_fields)
 	    "\"big\": 18446744073709551615, \"n\": null, \"u\": \"bob\"}");
 	ck_assert_ptr_nonnull(o);
 	fe_init(&fe);
-	ck_assert_int_eq(field_int(o, "q", 1, 10, true, &v, &fe), 1);
+	ck_assert_int_eq(field_int(o, "q", 1, 10, true, &v, &fe), FIELD_OK);
 	ck_assert_int_eq(v, 3);
-	ck_assert_int_eq(field_int(o, "str", 1, 10, true, &v, &fe), -1);
-	ck_assert_int_eq(field_int(o, "f", 1, 10, true, &v, &fe), -1);
-	ck_assert_int_eq(field_int(o, "big", 1, INT64_MAX, true, &v, &fe), -1);
-	ck_assert_int_eq(field_int(o, "n", 1, 10, false, &v, &fe), 0);
-	ck_assert_int_eq(field_int(o, "missing", 1, 10, true, &v, &fe), 0);
-	ck_assert_int_eq(field_string(o, "u", 1, 64, true, true, &s, &fe), 1);
+	ck_assert_int_eq(field_int(o, "str", 1, 10, true, &v, &fe), FIELD_INVALID);
+	ck_assert_int_eq(field_int(o, "f", 1, 10, true, &v, &fe), FIELD_INVALID);
+	ck_assert_int_eq(field_int(o, "big", 1, INT64_MAX, true, &v, &fe), FIELD_INVALID);
+	ck_assert_int_eq(field_int(o, "n", 1, 10, false, &v, &fe), FIELD_ABSENT);
+	ck_assert_int_eq(field_int(o, "missing", 1, 10, true, &v, &fe), FIELD_ABSENT);
+	ck_assert_int_eq(field_string(o, "u", 1, 64, true, true, &s, &fe), FIELD_OK);
 	ck_assert_str_eq(s, "bob");
-	ck_assert_int_eq(field_string(o, "q", 1, 64, true, true, &s, &fe), -1);
+	ck_assert_int_eq(field_string(o, "q", 1, 64, true, true, &s, &fe), FIELD_INVALID);
 	ck_assert_int_eq(fe.n, 5);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(
 	    fe.details, "missing")), "is required");
@@ -124,20 +124,20 @@ START_TEST(test_field_string_utf8)
 {
 	static const struct {
 		const char	*bytes;
-		int		 want;
+		enum field_result want;
 	} cases[] = {
-		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\x9f", 1 },
-		{ "\xef\xbf\xbf", 1 },		/* a noncharacter, still text */
-		{ "\xf4\x8f\xbf\xbf", 1 },		/* U+10FFFF */
-		{ "a\xff" "b", -1 },
-		{ "\xc0\xaf", -1 },			/* overlong '/' */
-		{ "\xe0\x80\xaf", -1 },		/* overlong, 3 bytes */
-		{ "\xed\xa0\x80", -1 },		/* surrogate U+D800 */
-		{ "\xf4\x90\x80\x80", -1 },		/* past U+10FFFF */
-		{ "\xf5\x80\x80\x80", -1 },
-		{ "\xe2\x82", -1 },			/* cut short */
-		{ "\x80", -1 },			/* a lone continuation */
-		{ "tab\there", -1 },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\x9f", FIELD_OK },
+		{ "\xef\xbf\xbf", FIELD_OK },		/* a noncharacter, still text */
+		{ "\xf4\x8f\xbf\xbf", FIELD_OK },		/* U+10FFFF */
+		{ "a\xff" "b", FIELD_INVALID },
+		{ "\xc0\xaf", FIELD_INVALID },			/* overlong '/' */
+		{ "\xe0\x80\xaf", FIELD_INVALID },		/* overlong, 3 bytes */
+		{ "\xed\xa0\x80", FIELD_INVALID },		/* surrogate U+D800 */
+		{ "\xf4\x90\x80\x80", FIELD_INVALID },		/* past U+10FFFF */
+		{ "\xf5\x80\x80\x80", FIELD_INVALID },
+		{ "\xe2\x82", FIELD_INVALID },			/* cut short */
+		{ "\x80", FIELD_INVALID },			/* a lone continuation */
+		{ "tab\there", FIELD_INVALID },
 	};
 	struct json_object	*o;
 	struct fielderrs	 fe;
