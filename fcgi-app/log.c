@@ -93,6 +93,10 @@ log_fields(enum log_level level, struct json_object *fields, const char *msg)
 
 static void
 log_vmsg(enum log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void
+log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char	msg[1024];
 
