@@ -148,7 +148,7 @@ serve(struct app *app, FCGX_Request *fr)
 {
 	struct request	 req;
 	struct response	 resp;
-	char		 err[256], *out;
+	char		 err[256], *out, *end;
 	size_t		 len;
 	int64_t		 t0 = time_mono_us(), us;
 	size_t		 route;
@@ -163,6 +163,10 @@ serve(struct app *app, FCGX_Request *fr)
 		app->req = NULL;
 	}
 	out = resp_serialize(&resp, req.request_id, &len);
+	/* RFC 3875 4.3.3: no body for HEAD; the headers are GET's. */
+	if (strcmp(req.method, "HEAD") == 0 && (end = strstr(out,
+	    "\r\n\r\n")) != NULL)
+		len = (size_t)(end + 4 - out);
 	/* A client that went away is not an error worth more than a note. */
 	if (FCGX_PutStr(out, (int)len, fr->out) < 0)
 		log_debug("client went away before the response was written");

@@ -44,3 +44,15 @@ def test_405_direct_has_allow(stack):
     r = request(stack.env["BOXOFFICE_APP_SOCKET"], "DELETE", "/api/ready")
     assert r.status == 405
     assert "GET" in r.header("Allow")
+
+
+def test_head_direct_has_gets_headers_and_no_body(stack):
+    """RFC 3875 4.3.3: the script itself sends no body for HEAD (not only nginx dropping it)."""
+    sock = stack.env["BOXOFFICE_APP_SOCKET"]
+    got = request(sock, "GET", "/api/events/upcoming")
+    head = request(sock, "HEAD", "/api/events/upcoming")
+    assert got.status == head.status == 200
+    assert got.body and head.body == b"", head.body[:200]
+    assert head.header("Content-Length") == got.header("Content-Length") == str(len(got.body))
+    assert head.header("Content-Type") == got.header("Content-Type")
+    assert head.header("X-Request-Id")
