@@ -262,6 +262,77 @@ def test_cancel_connection_cut_midway(faulty, api, capsys):
     report(capsys, f"{faulty.strategy} cancel, connection cut mid-transaction", f)
 
 
+# ---------------------------------------------------------------- confirm (holds)
+
+def held(led, event_id, user, qty):
+    r = led.call("POST", "/api/reservations", json={"eventId": event_id, "userId": user, "quantity": qty,
+                                                    "hold": True})
+    return expect(r, 201)["data"]
+
+
+def confirm_audit_count(api, reservation_id):
+    return int(api.sql_value(f"SELECT COUNT(*) FROM reservation_audit WHERE reservation_id = "
+                             f"{int(reservation_id)} AND action = 'CONFIRM'"))
+
+
+def confirm_then_check(faulty, api, capsys, led, ev, res, r, name):
+    """After a faulted confirm: a 200 is CONFIRMED with one CONFIRM row; a 503 left it HELD (no row),
+    and confirming again (the client's retry) confirms it once. Then sell out and check."""
+    assert r is not None and r.status_code in (200, 503), led.answers
+    if r.status_code == 503:
+        assert confirm_audit_count(api, res["id"]) == 0
+        r = led.call("POST", f"/api/reservations/{res['id']}/confirm")
+    assert expect(r, 200)["data"]["status"] == "CONFIRMED"
+    assert confirm_audit_count(api, res["id"]) == 1
+    sell_out(led, ev["id"])
+    f = check_invariants(api, led, ev["id"])
+    assert f["sold"] == 10, f
+    report(capsys, f"{faulty.strategy} confirm, {name}", f)
+
+
+def test_confirm_lock_held_past_the_read_timeout(faulty, api, capsys):
+    ev = new_event(api)
+    led = Ledger(api)
+    res = held(led, ev["id"], f"h-{tag()}", 4)
+    r = while_locked(faulty, "reservation_audit",
+                     lambda: led.call("POST", f"/api/reservations/{res['id']}/confirm"))
+    confirm_then_check(faulty, api, capsys, led, ev, res, r, "lock on reservation_audit")
+
+
+def test_confirm_connection_killed_while_waiting(faulty, api, capsys):
+    ev = new_event(api)
+    led = Ledger(api)
+    res = held(led, ev["id"], f"h-{tag()}", 4)
+    r = while_locked(faulty, "reservation_audit",
+                     lambda: led.call("POST", f"/api/reservations/{res['id']}/confirm"),
+                     kill="%UPDATE reservations SET status = 'CONFIRMED'%")
+    confirm_then_check(faulty, api, capsys, led, ev, res, r, "KILL while waiting")
+
+
+def test_confirm_answer_lost_after_commit(faulty, api, capsys):
+    ev = new_event(api)
+    led = Ledger(api)
+    res = held(led, ev["id"], f"h-{tag()}", 4)
+    before = metric(api, "boxoffice_txn_outcome_lookups_total", 'outcome="committed"')
+    faulty.proxy.add_rule(r"^COMMIT$", "cut_after_reply")
+    r = led.call("POST", f"/api/reservations/{res['id']}/confirm")
+    assert [a for a, _ in faulty.proxy.clear()] == ["cut_after_reply"]
+    assert r is not None and r.status_code == 200, led.answers
+    # learned by looking the attempt's txn id up, not by confirming again
+    assert metric(api, "boxoffice_txn_outcome_lookups_total", 'outcome="committed"') == before + 1
+    confirm_then_check(faulty, api, capsys, led, ev, res, r, "answer to COMMIT lost")
+
+
+def test_confirm_connection_cut_midway(faulty, api, capsys):
+    ev = new_event(api)
+    led = Ledger(api)
+    res = held(led, ev["id"], f"h-{tag()}", 4)
+    faulty.proxy.add_rule(r"^UPDATE reservations SET status = 'CONFIRMED'", "cut_before")
+    r = led.call("POST", f"/api/reservations/{res['id']}/confirm")
+    assert [a for a, _ in faulty.proxy.clear()] == ["cut_before"]
+    confirm_then_check(faulty, api, capsys, led, ev, res, r, "connection cut mid-transaction")
+
+
 # ---------------------------------------------------------------- event resize
 
 def resize(led, event_id, total):
