@@ -85,6 +85,7 @@ static const struct conf_key keys[] = {
 	INT(rate_limit_per_minute, "100", 0, 1000000, 0),
 	INT(rate_limit_burst, "20", 1, 100000, 0),
 	STR(admission_secret, "", CONF_SECRET),
+	STR(admission_secret_file, "", 0),
 	INT(admission_ttl_s, "600", 10, 86400, 0),
 	INT(admission_max_uses, "3", 1, 100, 0),
 	BOOL(debug_endpoints, "off", 0),
@@ -349,6 +350,7 @@ static const struct {
 	SECRET_FILE(mysql_password),
 	SECRET_FILE(redis_password),
 	SECRET_FILE(admin_token),
+	SECRET_FILE(admission_secret),
 };
 
 #define SECRET_MAX	1024

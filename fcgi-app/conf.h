@@ -89,6 +89,7 @@ struct bo_conf {
 	int	 rate_limit_per_minute;	/* reservations per user; 0 off */
 	int	 rate_limit_burst;	/* the bucket's size */
 	char	*admission_secret;	/* HMAC key of waiting-room tokens */
+	char	*admission_secret_file;
 	int	 admission_ttl_s;	/* an admission token's lifetime */
 	int	 admission_max_uses;	/* reservations per admission */
 	bool	 debug_endpoints;	/* test-only routes under /api/_debug */
@@ -130,7 +131,8 @@ int	 conf_validate(const struct bo_conf *, char *err, size_t errlen)
 	    __attribute__((warn_unused_result));
 /*
  * Read every *_file key that is set into its secret (mysql_password_file into
- * mysql_password, ...): the first line, without its newline.
+ * mysql_password, ... admission_secret_file into admission_secret): the first
+ * line, without its newline.
  */
 int	 conf_read_secret_files(struct bo_conf *, char *err, size_t errlen)
 	    __attribute__((warn_unused_result));

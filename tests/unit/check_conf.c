@@ -160,25 +160,61 @@ teardown_secret(void)
 	*spath = '\0';
 }
 
-/* Every load reads the file again: that is what makes SIGHUP rotate. */
+/*
+ * Every load reads the file again: that is what makes SIGHUP rotate. The
+ * value is long enough for admission_secret (at least 32 characters).
+ */
+#define FIRST	"first-secret-0123456789abcdefghij"
+#define ROTATED	"rotated-secret-0123456789abcdefghij"
+
 START_TEST(test_secret_file_read_at_every_load)
 {
-	char	err[256], text[256];
+	char	err[256], text[512];
 
-	write_secret("first-password\nignored second line\n");
+	write_secret(FIRST "\nignored second line\n");
 	snprintf(text, sizeof text, "mysql_password_file = %s\n"
-	    "redis_password_file = %s\nadmin_token_file = %s\n", spath, spath,
-	    spath);
+	    "redis_password_file = %s\nadmin_token_file = %s\n"
+	    "admission_secret_file = %s\n", spath, spath, spath, spath);
 	write_conf(text);
 	ck_assert_msg(conf_load(&c, path, err, sizeof err) == 0, "%s", err);
-	ck_assert_str_eq(c.mysql_password, "first-password");
-	ck_assert_str_eq(c.redis_password, "first-password");
-	ck_assert_str_eq(c.admin_token, "first-password");
+	ck_assert_str_eq(c.mysql_password, FIRST);
+	ck_assert_str_eq(c.redis_password, FIRST);
+	ck_assert_str_eq(c.admin_token, FIRST);
+	ck_assert_str_eq(c.admission_secret, FIRST);
 	conf_free(&c);
 
-	write_secret("rotated");	/* no newline at all */
+	write_secret(ROTATED);	/* no newline at all */
 	ck_assert_msg(conf_load(&c, path, err, sizeof err) == 0, "%s", err);
-	ck_assert_str_eq(c.mysql_password, "rotated");
+	ck_assert_str_eq(c.mysql_password, ROTATED);
+	ck_assert_str_eq(c.admission_secret, ROTATED);
+}
+END_TEST
+
+/*
+ * What the master does on SIGHUP: load into a new struct, keep the running
+ * one when that fails. A rotated file that is empty or too short for its key
+ * must fail the load, so the workers are not rolled onto it.
+ */
+START_TEST(test_secret_file_failed_reload_keeps_running)
+{
+	struct bo_conf	next;
+	char		err[256], text[256];
+
+	write_secret(FIRST "\n");
+	snprintf(text, sizeof text, "admission_secret_file = %s\n", spath);
+	write_conf(text);
+	ck_assert_msg(conf_load(&c, path, err, sizeof err) == 0, "%s", err);
+
+	write_secret("");
+	memset(&next, 0, sizeof next);
+	ck_assert_int_eq(conf_load(&next, path, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, " is empty") != NULL, "got '%s'", err);
+	write_secret("only-31-characters-long-0123456\n");
+	ck_assert_int_eq(conf_load(&next, path, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "admission_secret must be at least 32") !=
+	    NULL, "got '%s'", err);
+	ck_assert_str_eq(c.admission_secret, FIRST);
+	ck_assert_str_eq(c.admission_secret_file, spath);
 }
 END_TEST
 
@@ -188,20 +224,33 @@ static const struct {
 	const char	*suffix;	/* appended to the path */
 	const char	*extra;		/* further config lines */
 	const char	*text;		/* the secret file's content */
-	const char	*env;		/* BOXOFFICE_MYSQL_PASSWORD, or NULL */
+	const char	*envvar;	/* set to env during the load, or NULL */
+	const char	*env;
 	const char	*msg;
 } bad_secret[] = {
-	{ "mysql_password_file", "", "", "", NULL,
+	{ "mysql_password_file", "", "", "", NULL, NULL,
 	    "mysql_password_file: /tmp/check_conf_secret." },
-	{ "mysql_password_file", "", "", "", NULL, " is empty" },
-	{ "mysql_password_file", "", "", "\nsecond line\n", NULL,
+	{ "mysql_password_file", "", "", "", NULL, NULL, " is empty" },
+	{ "mysql_password_file", "", "", "\nsecond line\n", NULL, NULL,
 	    "the first line must hold 1 to 1024 bytes" },
 	{ "mysql_password_file", "", "mysql_password = x\n", "pw\n", NULL,
-	    "mysql_password_file and mysql_password are both set" },
-	{ "mysql_password_file", "", "", "pw\n", "from-env",
-	    "mysql_password_file and mysql_password are both set" },
-	{ "admin_token_file", ".missing", "", "pw\n", NULL,
+	    NULL, "mysql_password_file and mysql_password are both set" },
+	{ "mysql_password_file", "", "", "pw\n", "BOXOFFICE_MYSQL_PASSWORD",
+	    "from-env", "mysql_password_file and mysql_password are both set" },
+	{ "admin_token_file", ".missing", "", "pw\n", NULL, NULL,
 	    "admin_token_file: cannot open " },
+	{ "admission_secret_file", "", "", "", NULL, NULL,
+	    "admission_secret_file: /tmp/check_conf_secret." },
+	{ "admission_secret_file", ".missing", "", FIRST "\n", NULL, NULL,
+	    "admission_secret_file: cannot open " },
+	{ "admission_secret_file", "", "admission_secret = " FIRST "\n",
+	    FIRST "\n", NULL, NULL,
+	    "admission_secret_file and admission_secret are both set" },
+	{ "admission_secret_file", "", "", FIRST "\n",
+	    "BOXOFFICE_ADMISSION_SECRET", FIRST,
+	    "admission_secret_file and admission_secret are both set" },
+	{ "admission_secret_file", "", "", "short\n", NULL, NULL,
+	    "admission_secret must be at least 32 characters" },
 };
 
 START_TEST(test_secret_file_errors)
@@ -212,14 +261,21 @@ START_TEST(test_secret_file_errors)
 	snprintf(text, sizeof text, "%s = %s%s\n%s", bad_secret[_i].key,
 	    spath, bad_secret[_i].suffix, bad_secret[_i].extra);
 	write_conf(text);
-	if (bad_secret[_i].env != NULL)
-		setenv("BOXOFFICE_MYSQL_PASSWORD", bad_secret[_i].env, 1);
+	if (bad_secret[_i].envvar != NULL)
+		setenv(bad_secret[_i].envvar, bad_secret[_i].env, 1);
 	ck_assert_int_eq(conf_load(&c, path, err, sizeof err), -1);
-	unsetenv("BOXOFFICE_MYSQL_PASSWORD");
+	if (bad_secret[_i].envvar != NULL)
+		unsetenv(bad_secret[_i].envvar);
 	ck_assert_msg(strstr(err, bad_secret[_i].msg) != NULL,
 	    "got '%s', want '%s'", err, bad_secret[_i].msg);
 }
 END_TEST
+
+/* Every *_file key refuses a first line over 1024 bytes. */
+static const char *const secret_file_keys[] = {
+	"mysql_password_file", "redis_password_file", "admin_token_file",
+	"admission_secret_file",
+};
 
 START_TEST(test_secret_file_too_long)
 {
@@ -228,10 +284,11 @@ START_TEST(test_secret_file_too_long)
 	memset(big, 'x', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
 	write_secret(big);
-	snprintf(text, sizeof text, "mysql_password_file = %s\n", spath);
+	snprintf(text, sizeof text, "%s = %s\n", secret_file_keys[_i], spath);
 	write_conf(text);
 	ck_assert_int_eq(conf_load(&c, path, err, sizeof err), -1);
-	ck_assert_msg(strstr(err, "1 to 1024 bytes") != NULL, "got '%s'", err);
+	ck_assert_msg(strstr(err, secret_file_keys[_i]) == err &&
+	    strstr(err, "1 to 1024 bytes") != NULL, "got '%s'", err);
 }
 END_TEST
 
@@ -350,9 +407,11 @@ conf_suite(void)
 
 	tcase_add_checked_fixture(ts, NULL, teardown_secret);
 	tcase_add_test(ts, test_secret_file_read_at_every_load);
+	tcase_add_test(ts, test_secret_file_failed_reload_keeps_running);
 	tcase_add_loop_test(ts, test_secret_file_errors, 0,
 	    (int)(sizeof bad_secret / sizeof bad_secret[0]));
-	tcase_add_test(ts, test_secret_file_too_long);
+	tcase_add_loop_test(ts, test_secret_file_too_long, 0,
+	    (int)(sizeof secret_file_keys / sizeof secret_file_keys[0]));
 	suite_add_tcase(s, ts);
 	return (s);
 }
