@@ -148,6 +148,13 @@ module "compute" {
   redis_port           = module.cache.port
   redis_secret_arn     = module.cache.auth_token_secret_arn
 
+  # Identity; the module creates the waiting room's admission secret itself.
+  auth_mode          = var.auth_mode
+  jwt_algorithm      = var.jwt_algorithm
+  jwt_public_key_pem = var.jwt_public_key_pem
+  jwt_issuer         = var.jwt_issuer
+  jwt_audience       = var.jwt_audience
+
   app_port           = local.app_port
   log_retention_days = var.log_retention_days
 

@@ -63,6 +63,16 @@ output "admin_token_secret_arn" {
   value       = module.compute.admin_token_secret_arn
 }
 
+output "admission_secret_arn" {
+  description = "ARN of the secret holding the waiting room's admission HMAC key (rotating it invalidates outstanding tickets and admission tokens: docs/runbook.md)."
+  value       = module.compute.admission_secret_arn
+}
+
+output "auth_mode" {
+  description = "The daemon's auth_mode (jwt: reservations need a bearer token from the identity provider)."
+  value       = var.auth_mode
+}
+
 output "sns_topic_arn" {
   description = "ARN of the alarm SNS topic."
   value       = module.monitoring.sns_topic_arn

@@ -198,6 +198,80 @@ variable "enable_spot" {
 }
 
 ################################################################################
+# Identity (bring your own identity provider) and the waiting room
+################################################################################
+
+variable "auth_mode" {
+  description = "Who a reservation's user is. jwt: the sub of a bearer token signed by your identity provider (Cognito, Auth0, Keycloak, ...) and verified with jwt_public_key_pem. none: the request body's userId is believed (the seed's behaviour; demos and load tests only). Production (environment prod or production) requires jwt."
+  type        = string
+  default     = "jwt"
+
+  validation {
+    condition     = contains(["jwt", "none"], var.auth_mode)
+    error_message = "auth_mode must be jwt or none."
+  }
+
+  validation {
+    condition     = var.auth_mode == "jwt" || !contains(["prod", "production"], var.environment)
+    error_message = "auth_mode = none is refused in production (environment prod or production): anyone could reserve and cancel as anyone. Use another environment name for a demo or load-test stack."
+  }
+}
+
+variable "jwt_algorithm" {
+  description = "Signature algorithm of the identity provider's tokens: RS256 (an RSA key) or ES256 (a P-256 key). HS256, a shared secret, is for local stacks only and is not offered here."
+  type        = string
+  default     = "RS256"
+
+  validation {
+    condition     = contains(["RS256", "ES256"], var.jwt_algorithm)
+    error_message = "jwt_algorithm must be RS256 or ES256."
+  }
+}
+
+variable "jwt_public_key_pem" {
+  description = "The identity provider's token-signing public key, PEM (SubjectPublicKeyInfo, -----BEGIN PUBLIC KEY-----), matching jwt_algorithm. Required with auth_mode jwt. It is no secret: it travels in the user data, and a new key rolls the fleet (instance refresh). Convert a JWKS entry to PEM first (docs/deploy.md)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.jwt_public_key_pem == null || can(regex("^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----$", trimspace(coalesce(var.jwt_public_key_pem, "-"))))
+    error_message = "jwt_public_key_pem must be a PEM public key (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----), never a private key, a certificate or a JWKS document."
+  }
+
+  validation {
+    condition     = var.auth_mode != "jwt" || var.jwt_public_key_pem != null
+    error_message = "auth_mode = jwt needs jwt_public_key_pem: the identity provider's public key in PEM."
+  }
+}
+
+variable "jwt_issuer" {
+  description = "The iss claim every token must carry, exactly (e.g. https://cognito-idp.<region>.amazonaws.com/<pool id>). Required with auth_mode jwt: without it, a token the same key signed for another tenant or application would pass."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.jwt_issuer == null || can(regex("^[^\\s\"]{1,512}$", coalesce(var.jwt_issuer, "-")))
+    error_message = "jwt_issuer must be 1-512 characters without spaces or quotes."
+  }
+
+  validation {
+    condition     = var.auth_mode != "jwt" || var.jwt_issuer != null
+    error_message = "auth_mode = jwt needs jwt_issuer (the iss claim of your identity provider's tokens)."
+  }
+}
+
+variable "jwt_audience" {
+  description = "An aud value every token must carry (e.g. the client or API identifier the identity provider issues boxoffice's tokens for). null accepts any audience: set it unless the issuer issues tokens for boxoffice alone."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.jwt_audience == null || can(regex("^[^\\s\"]{1,512}$", coalesce(var.jwt_audience, "-")))
+    error_message = "jwt_audience must be 1-512 characters without spaces or quotes."
+  }
+}
+
+################################################################################
 # Data stores
 ################################################################################
 

@@ -39,6 +39,15 @@ variables {
   db_master_secret_arn    = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-1234-AbCdEf"
   redis_host              = "master.bo-test-redis.abc.use1.cache.amazonaws.com"
   redis_secret_arn        = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bo-test/redis-auth-token-AbCdEf"
+  jwt_issuer              = "https://idp.example.com/"
+  jwt_audience            = "boxoffice"
+  jwt_public_key_pem      = <<-EOT
+    -----BEGIN PUBLIC KEY-----
+    MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8A7nvAGQvHnN71MJW8x2B9kWGRu0
+    s322aGbDhvD0i+G4xoJGFfuxmJcJ7sC7VnVxnqXiBqt45ce+6VsQHqPoOA==
+    -----END PUBLIC KEY-----
+  EOT
+  jwt_algorithm           = "ES256"
 }
 
 # apply (in memory, mocked): the admin secret ARN becomes a known fake value, so
@@ -99,9 +108,33 @@ run "launch_template_and_asg" {
       "complete_hook CONTINUE",
       "\"boxoffice_redis_tls\":true",
       "\"boxoffice_workers\":16",
-      "\"boxoffice_admin_token_secret_arn\":\"${aws_secretsmanager_secret.admin_token.arn}\"",
+      "\"boxoffice_admin_token_secret_arn\":\"${aws_secretsmanager_secret.this["admin_token"].arn}\"",
+      "\"boxoffice_admission_secret_arn\":\"${aws_secretsmanager_secret.this["admission_secret"].arn}\"",
     ] : strcontains(base64decode(aws_launch_template.this.user_data), s)])
     error_message = "The user data must fetch the bundle, write the extra vars and run the playbook."
+  }
+
+  # Identity: jwt by default, with the identity provider's key, issuer and audience.
+  assert {
+    condition = alltrue([for s in [
+      "\"boxoffice_auth_mode\":\"jwt\"",
+      "\"boxoffice_jwt_algorithm\":\"ES256\"",
+      "\"boxoffice_jwt_issuer\":\"https://idp.example.com/\"",
+      "\"boxoffice_jwt_audience\":\"boxoffice\"",
+      "\"boxoffice_jwt_public_key\":\"-----BEGIN PUBLIC KEY-----\\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8A7nvAGQvHnN71MJW8x2B9kWGRu0\\ns322aGbDhvD0i+G4xoJGFfuxmJcJ7sC7VnVxnqXiBqt45ce+6VsQHqPoOA==\\n-----END PUBLIC KEY-----\"",
+    ] : strcontains(base64decode(aws_launch_template.this.user_data), s)])
+    error_message = "The user data must carry auth_mode jwt and the identity provider's key (trimmed), algorithm, issuer and audience."
+  }
+
+  # The admission secret: generated, long enough for the daemon (>= 32), kept.
+  assert {
+    condition     = aws_secretsmanager_secret.this["admission_secret"].name_prefix == "bo-test/admission-secret-" && data.aws_secretsmanager_random_password.this["admission_secret"].password_length >= 32 && aws_secretsmanager_secret_version.this["admission_secret"].secret_id == aws_secretsmanager_secret.this["admission_secret"].id
+    error_message = "The admission secret must be a generated secret of at least 32 characters, stored as a version of its own secret."
+  }
+
+  assert {
+    condition     = output.admission_secret_arn == aws_secretsmanager_secret.this["admission_secret"].arn && output.admission_secret_arn != output.admin_token_secret_arn
+    error_message = "The admission secret is a secret of its own, not the admin token's."
   }
 
   assert {
@@ -109,11 +142,11 @@ run "launch_template_and_asg" {
     error_message = "The user data must never carry a password."
   }
 
-  # IAM: GetSecretValue on exactly the four secrets, the launch hook of its own
+  # IAM: GetSecretValue on exactly the five secrets, the launch hook of its own
   # group, GetObject on releases/ only.
   assert {
-    condition     = toset(data.aws_iam_policy_document.app.statement[0].resources) == toset([var.db_app_secret_arn, var.db_master_secret_arn, var.redis_secret_arn, aws_secretsmanager_secret.admin_token.arn]) && toset(data.aws_iam_policy_document.app.statement[0].actions) == toset(["secretsmanager:GetSecretValue"])
-    error_message = "The instance role may read exactly the app DB user, DB master, Redis and admin-token secrets."
+    condition     = toset(data.aws_iam_policy_document.app.statement[0].resources) == toset([var.db_app_secret_arn, var.db_master_secret_arn, var.redis_secret_arn, aws_secretsmanager_secret.this["admin_token"].arn, aws_secretsmanager_secret.this["admission_secret"].arn]) && toset(data.aws_iam_policy_document.app.statement[0].actions) == toset(["secretsmanager:GetSecretValue"])
+    error_message = "The instance role may read exactly the app DB user, DB master, Redis, admin-token and admission secrets."
   }
 
   assert {
@@ -197,4 +230,93 @@ run "rejects_bad_bucket_name" {
   }
 
   expect_failures = [var.artifact_bucket_name]
+}
+
+run "auth_none_carries_no_key" {
+  command = plan
+
+  module {
+    source = "./modules/compute"
+  }
+
+  variables {
+    auth_mode = "none"
+  }
+
+  assert {
+    condition     = output.bootstrap_vars.boxoffice_auth_mode == "none" && output.bootstrap_vars.boxoffice_jwt_public_key == ""
+    error_message = "auth_mode none must reach the instances without a key file to write."
+  }
+}
+
+run "rejects_jwt_without_public_key" {
+  command = plan
+
+  module {
+    source = "./modules/compute"
+  }
+
+  variables {
+    jwt_public_key_pem = ""
+  }
+
+  expect_failures = [aws_launch_template.this]
+}
+
+run "rejects_jwt_without_issuer" {
+  command = plan
+
+  module {
+    source = "./modules/compute"
+  }
+
+  variables {
+    jwt_issuer = ""
+  }
+
+  expect_failures = [aws_launch_template.this]
+}
+
+run "rejects_private_key_as_public_key" {
+  command = plan
+
+  module {
+    source = "./modules/compute"
+  }
+
+  variables {
+    jwt_public_key_pem = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----"
+  }
+
+  expect_failures = [var.jwt_public_key_pem]
+}
+
+run "rejects_hs256" {
+  command = plan
+
+  module {
+    source = "./modules/compute"
+  }
+
+  variables {
+    jwt_algorithm = "HS256"
+  }
+
+  expect_failures = [var.jwt_algorithm]
+}
+
+# EC2 takes at most 16 KiB of user data: a PEM-shaped value of about 20 KiB must
+# fail at plan rather than at the EC2 API.
+run "rejects_oversized_user_data" {
+  command = plan
+
+  module {
+    source = "./modules/compute"
+  }
+
+  variables {
+    jwt_public_key_pem = "-----BEGIN PUBLIC KEY-----\n${join("\n", [for i in range(300) : "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAyhXfCsJoFOkx8Ycd+Qgl"])}\n-----END PUBLIC KEY-----"
+  }
+
+  expect_failures = [aws_launch_template.this]
 }

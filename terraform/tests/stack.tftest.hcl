@@ -25,6 +25,19 @@ variables {
   artifact_bucket_name = "boxoffice-artifacts-test"
   release_version      = "0.1.0"
   certificate_arn      = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-0123456789ab"
+  jwt_issuer           = "https://idp.example.com/"
+  jwt_audience         = "boxoffice"
+  jwt_public_key_pem   = <<-EOT
+    -----BEGIN PUBLIC KEY-----
+    MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAyhXfCsJoFOkx8Ycd+Qgl
+    /6yHAawNnxPYRWOGdPuAtn0SqEbec4lwnfE0RoExiV+Ek2jNzcxtVk1ef2Y5mG7c
+    Ps28S26J0QRjMbCxItxZnAjrGte7fNkxRQOviMhrtxO63We78I8qZZ/hdTk0BSQE
+    MXenxYigKuw+mvSKlvQZ9ntodxI7bzBwpooAweVz6lWWwygmcLRvj4yyC5xUQZur
+    gWIazSKOFJaFjMsE0kpS6oBQUY8MvVdJ5LyIAXWx2Ssw3gxdc/QSA2VLQ6QGIN4z
+    fE9//UV5xf93arzOO1LGB93VWWZPfJsQtiiQsGiNIdckk5wFlpdHR/fTmiKpkES4
+    XwIDAQAB
+    -----END PUBLIC KEY-----
+  EOT
 }
 
 run "defaults_plan" {
@@ -90,6 +103,85 @@ run "production_defaults_apply" {
     condition     = length(module.monitoring.db_event_subscription_names) == 2
     error_message = "Aurora cluster and instance events must be subscribed."
   }
+
+  # Identity: production runs jwt with the identity provider's settings.
+  assert {
+    condition     = output.auth_mode == "jwt" && module.compute.bootstrap_vars.boxoffice_auth_mode == "jwt" && module.compute.bootstrap_vars.boxoffice_jwt_algorithm == "RS256" && module.compute.bootstrap_vars.boxoffice_jwt_issuer == "https://idp.example.com/" && module.compute.bootstrap_vars.boxoffice_jwt_audience == "boxoffice" && module.compute.bootstrap_vars.boxoffice_jwt_public_key == trimspace(var.jwt_public_key_pem)
+    error_message = "Production must hand the instances auth_mode jwt, RS256, the issuer, the audience and the public key."
+  }
+
+  assert {
+    condition     = module.compute.bootstrap_vars.boxoffice_admission_secret_arn == output.admission_secret_arn && output.admission_secret_arn != output.admin_token_secret_arn
+    error_message = "The instances get the admission secret's ARN (a secret of its own)."
+  }
+}
+
+run "rejects_production_auth_none" {
+  command = plan
+
+  variables {
+    auth_mode = "none"
+  }
+
+  expect_failures = [var.auth_mode]
+}
+
+run "staging_may_run_auth_none_without_an_identity_provider" {
+  command = plan
+
+  variables {
+    environment        = "staging"
+    certificate_arn    = null
+    auth_mode          = "none"
+    jwt_public_key_pem = null
+    jwt_issuer         = null
+    jwt_audience       = null
+  }
+
+  assert {
+    condition     = module.compute.bootstrap_vars.boxoffice_auth_mode == "none" && module.compute.bootstrap_vars.boxoffice_jwt_public_key == "" && module.compute.bootstrap_vars.boxoffice_jwt_issuer == "" && module.compute.bootstrap_vars.boxoffice_jwt_audience == ""
+    error_message = "auth_mode none outside production needs no identity provider, and null settings reach Ansible as empty strings."
+  }
+}
+
+run "rejects_jwt_without_public_key" {
+  command = plan
+
+  variables {
+    jwt_public_key_pem = null
+  }
+
+  expect_failures = [var.jwt_public_key_pem]
+}
+
+run "rejects_jwt_without_issuer" {
+  command = plan
+
+  variables {
+    jwt_issuer = null
+  }
+
+  expect_failures = [var.jwt_issuer]
+}
+
+run "rejects_certificate_as_public_key" {
+  command = plan
+
+  variables {
+    jwt_public_key_pem = "-----BEGIN CERTIFICATE-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAyhXfCsJoFOkx8Ycd+Qgl\n-----END CERTIFICATE-----"
+  }
+
+  expect_failures = [var.jwt_public_key_pem]
+}
+
+run "rejects_hs256" {
+  command = plan
+
+  variables {
+    jwt_algorithm = "HS256"
+  }
+
+  expect_failures = [var.jwt_algorithm]
 }
 
 run "staging_http_only_without_waf" {

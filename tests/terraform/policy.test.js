@@ -236,7 +236,7 @@ test('instances: IMDSv2 required, no public IP, least-privilege IAM', async () =
   const attached = resources(root, 'aws_iam_role_policy_attachment').map(({ body: b }) => b.policy_arn.split('/').pop()).sort();
   assert.deepEqual(attached, ['AmazonSSMManagedInstanceCore', 'CloudWatchAgentServerPolicy']);
   const compute = allModules(root).find((x) => x.name === 'compute');
-  assert.equal(compute.locals.secret_arns.length, 4, 'exactly the app DB user, the DB master (migrations), Redis and admin-token secrets');
+  assert.equal(compute.locals.secret_arns.length, 5, 'exactly the app DB user, the DB master (migrations), Redis, admin-token and admission secrets');
 });
 
 test('Aurora: MySQL 3, writer and reader in different AZs, 7-day backups, protected, max_connections from the fleet', async () => {
@@ -281,7 +281,9 @@ test('user data passes the contract extra vars and the ALB checks /api/health on
   const compute = allModules(root).find((x) => x.name === 'compute');
   const keys = Object.keys(compute.locals.bootstrap_vars).sort();
   assert.deepEqual(keys, [
-    'boxoffice_admin_token_secret_arn', 'boxoffice_aws_region', 'boxoffice_mysql_database', 'boxoffice_mysql_host',
+    'boxoffice_admin_token_secret_arn', 'boxoffice_admission_secret_arn', 'boxoffice_auth_mode', 'boxoffice_aws_region',
+    'boxoffice_jwt_algorithm', 'boxoffice_jwt_audience', 'boxoffice_jwt_issuer', 'boxoffice_jwt_public_key',
+    'boxoffice_mysql_database', 'boxoffice_mysql_host',
     'boxoffice_mysql_migrate_secret_arn', 'boxoffice_mysql_port', 'boxoffice_mysql_secret_arn', 'boxoffice_redis_host',
     'boxoffice_redis_port', 'boxoffice_redis_secret_arn', 'boxoffice_redis_tls', 'boxoffice_release_tarball',
     'boxoffice_release_version', 'boxoffice_workers', 'cloudwatch_agent_enabled', 'cloudwatch_agent_log_groups',

@@ -64,7 +64,9 @@ test('every var., local., module. output and resource reference resolves', async
         for (const name of Object.keys(byName)) declared.add(`${kind === 'data' ? 'data.' : ''}${type}.${name}`);
       }
     }
-    for (const r of await refs({ ...mod.files, raw: undefined })) {
+    // moved blocks name the old addresses, which no longer exist by design
+    const files = Object.values(mod.files).map(({ moved, ...rest }) => rest);
+    for (const r of await refs(files)) {
       const p = r.split('.');
       if (p[0] === 'var') assert.ok(p[1] in mod.variable, `${mod.name}: undeclared var.${p[1]}`);
       else if (p[0] === 'local') assert.ok(p[1] in mod.locals, `${mod.name}: undeclared local.${p[1]}`);

@@ -25,11 +25,16 @@ output "iam_role_name" {
 
 output "admin_token_secret_arn" {
   description = "ARN of the Secrets Manager secret holding the admin API token."
-  value       = aws_secretsmanager_secret.admin_token.arn
+  value       = aws_secretsmanager_secret.this["admin_token"].arn
+}
+
+output "admission_secret_arn" {
+  description = "ARN of the Secrets Manager secret holding the waiting room's admission HMAC key."
+  value       = aws_secretsmanager_secret.this["admission_secret"].arn
 }
 
 output "bootstrap_vars" {
-  description = "The Ansible extra vars the user data writes to /etc/boxoffice/bootstrap-vars.json (no secrets)."
+  description = "The Ansible extra vars the user data writes to /etc/boxoffice/bootstrap-vars.json (no secrets: ARNs, endpoints, and the identity provider's public key)."
   value       = local.bootstrap_vars
 }
 

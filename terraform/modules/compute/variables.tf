@@ -240,13 +240,73 @@ variable "redis_secret_arn" {
 }
 
 variable "secret_recovery_window_days" {
-  description = "Recovery window of the admin token secret when it is deleted (0 = immediately)."
+  description = "Recovery window of the admin token and admission secrets when they are deleted (0 = immediately)."
   type        = number
   default     = 7
 
   validation {
     condition     = var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)
     error_message = "secret_recovery_window_days must be 0 or between 7 and 30."
+  }
+}
+
+variable "auth_mode" {
+  description = "The daemon's auth_mode: jwt (the user is the verified bearer token's sub) or none (the request body's userId is believed)."
+  type        = string
+  default     = "jwt"
+  nullable    = false
+
+  validation {
+    condition     = contains(["jwt", "none"], var.auth_mode)
+    error_message = "auth_mode must be jwt or none."
+  }
+}
+
+variable "jwt_algorithm" {
+  description = "Signature algorithm of the identity provider's tokens: RS256 or ES256 (public-key algorithms only; HS256 is for local stacks)."
+  type        = string
+  default     = "RS256"
+  nullable    = false
+
+  validation {
+    condition     = contains(["RS256", "ES256"], var.jwt_algorithm)
+    error_message = "jwt_algorithm must be RS256 or ES256."
+  }
+}
+
+variable "jwt_public_key_pem" {
+  description = "The identity provider's token-signing public key in PEM (-----BEGIN PUBLIC KEY-----). Not a secret: it travels in the user data. Empty only with auth_mode none."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.jwt_public_key_pem == "" || can(regex("^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----$", trimspace(var.jwt_public_key_pem)))
+    error_message = "jwt_public_key_pem must be a PEM public key (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----), never a private key or a certificate."
+  }
+}
+
+variable "jwt_issuer" {
+  description = "The iss claim tokens must carry (exact match). Empty accepts any issuer (only with auth_mode none)."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[^\\s\"]{0,512}$", var.jwt_issuer))
+    error_message = "jwt_issuer must be at most 512 characters without spaces or quotes."
+  }
+}
+
+variable "jwt_audience" {
+  description = "An aud value tokens must carry. Empty accepts any audience."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[^\\s\"]{0,512}$", var.jwt_audience))
+    error_message = "jwt_audience must be at most 512 characters without spaces or quotes."
   }
 }
 
