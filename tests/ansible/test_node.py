@@ -15,6 +15,8 @@ import urllib.request
 
 import pytest
 
+import idp
+
 ROOT = os.environ["BOXOFFICE_CHROOT"]
 WORK = os.environ["BOXOFFICE_TEST_WORK"]
 VERSION = os.environ["BOXOFFICE_RELEASE_VERSION"]
@@ -22,6 +24,8 @@ BIN = "/usr/local/sbin/boxoffice-fcgi"
 CONF = "/etc/boxoffice/boxoffice.conf"
 SOCK = "/run/boxoffice/boxoffice.sock"
 BASE_URL = "http://127.0.0.1:8080"
+ADMIN = {"Authorization": "Bearer ci-admin-token"}
+ADMISSION_SECRET = "ci-admission-secret-0123456789abcdef"
 
 
 def test_packages_installed(host):
@@ -56,8 +60,13 @@ def test_daemon_config(host):
     assert 'mysql_password_file = "/etc/boxoffice/secrets/mysql_password"' in text
     assert 'redis_password_file = "/etc/boxoffice/secrets/redis_password"' in text
     assert 'admin_token_file = "/etc/boxoffice/secrets/admin_token"' in text
-    for secret in ("ci-db-password", "ci-redis-password", "ci-admin-token"):
+    assert 'admission_secret_file = "/etc/boxoffice/secrets/admission_secret"' in text
+    for secret in ("ci-db-password", "ci-redis-password", "ci-admin-token", ADMISSION_SECRET):
         assert secret not in text, "boxoffice.conf must not hold a secret"
+    # Identity as in production: the role's default auth_mode jwt, with the IdP's key file.
+    for line in ("auth_mode = jwt", "jwt_algorithm = RS256", 'jwt_key_file = "/etc/boxoffice/jwt-public-key.pem"',
+                 'jwt_issuer = "https://idp.boxoffice-ci.test/"', 'jwt_audience = "boxoffice-ci"'):
+        assert line in text.splitlines(), line
     cmd = host.run(f"setpriv --reuid=boxoffice --regid=boxoffice --init-groups {BIN} --config {CONF} --check-config")
     assert cmd.rc == 0, cmd.stderr
 
@@ -66,13 +75,23 @@ def test_secret_files(host):
     d = host.file("/etc/boxoffice/secrets")
     assert d.is_directory and d.user == "root" and d.group == "boxoffice" and d.mode == 0o750
     for name, value in (("mysql_password", "ci-db-password"), ("redis_password", "ci-redis-password"),
-                        ("admin_token", "ci-admin-token")):
+                        ("admin_token", "ci-admin-token"), ("admission_secret", ADMISSION_SECRET)):
         f = host.file(f"/etc/boxoffice/secrets/{name}")
         assert f.user == "root" and f.group == "boxoffice" and f.mode == 0o640, name
         assert f.content_string == value + "\n", name
     # The daemon, as its own user, can read them (--check-config reads every secret file).
     cmd = host.run(f"setpriv --reuid=boxoffice --regid=boxoffice --init-groups {BIN} --config {CONF} --check-config")
     assert cmd.rc == 0, cmd.stderr
+
+
+def test_jwt_public_key_file(host):
+    key = host.file("/etc/boxoffice/jwt-public-key.pem")
+    assert key.user == "root" and key.group == "boxoffice" and key.mode == 0o644
+    with open(os.environ["BOXOFFICE_JWT_VARS"], encoding="utf-8") as f:
+        assert key.content_string == json.loads(f.read())["boxoffice_jwt_public_key"].strip() + "\n"
+    # The daemon's user can read it (the directory is 0750 root:boxoffice).
+    cmd = host.run("setpriv --reuid=boxoffice --regid=boxoffice --init-groups head -c 26 /etc/boxoffice/jwt-public-key.pem")
+    assert cmd.rc == 0 and cmd.stdout == "-----BEGIN PUBLIC KEY-----", cmd.stderr
 
 
 def test_credential_refresh_installed(host):
@@ -184,8 +203,11 @@ def _port_open(port):
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _get(path, headers=None):
-    req = urllib.request.Request(BASE_URL + path, headers=headers or {})
+def _get(path, headers=None, method="GET", body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(BASE_URL + path, data=data, method=method, headers=dict(headers or {}))
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, dict(resp.headers), resp.read().decode()
@@ -254,3 +276,90 @@ def test_daemon_logs_to_its_file(host, services):
     assert log.exists and log.user == "boxoffice"
     first = log.content_string.splitlines()[0]
     assert isinstance(json.loads(first), dict)
+
+
+@pytest.fixture(scope="module")
+def event_id(services):
+    status, _, body = _get("/api/events", ADMIN, "POST", {"eventName": "jwt on the node", "totalSeats": 100,
+                                                          "eventDate": "2099-01-01T20:00:00Z"})
+    assert status == 201, body
+    return json.loads(body)["data"]["id"]
+
+
+@pytest.fixture(scope="module")
+def issuer():
+    return idp.Issuer.from_environment()
+
+
+def _reserve(event_id, headers=None, user=None):
+    body = {"eventId": event_id, "quantity": 1}
+    if user is not None:
+        body["userId"] = user
+    return _get("/api/reservations", headers, "POST", body)
+
+
+def test_http_reservation_without_a_token_is_401(event_id):
+    status, headers, body = _reserve(event_id, user="anyone")
+    print(f"\nHTTP POST {BASE_URL}/api/reservations (no token) -> {status} {body.strip()}")
+    assert status == 401 and json.loads(body)["error"]["code"] == "UNAUTHORIZED"
+    assert headers.get("WWW-Authenticate", "").startswith("Bearer")
+
+
+def test_http_reservation_with_the_identity_providers_token(event_id, issuer):
+    status, _, body = _reserve(event_id, issuer.bearer("ci-user-1"))
+    print(f"\nHTTP POST {BASE_URL}/api/reservations (RS256 token, sub ci-user-1) -> {status} {body.strip()}")
+    assert status == 201, body
+    res = json.loads(body)["data"]
+    assert res["userId"] == "ci-user-1" and res["status"] == "CONFIRMED"
+    status, _, body = _get(f"/api/reservations/{res['id']}", issuer.bearer("ci-user-1"))
+    assert status == 200 and json.loads(body)["data"]["id"] == res["id"]
+    # Another user's token does not see it.
+    status, _, body = _get(f"/api/reservations/{res['id']}", issuer.bearer("ci-user-2"))
+    assert status == 404 and json.loads(body)["error"]["code"] == "RESERVATION_NOT_FOUND"
+
+
+@pytest.mark.parametrize("case", ["another key", "another issuer", "another audience", "expired"])
+def test_http_tokens_the_node_refuses(event_id, issuer, case):
+    headers = {
+        "another key": lambda: issuer.impostor().bearer("ci-user-3"),
+        "another issuer": lambda: issuer.bearer("ci-user-3", iss="https://evil.example/"),
+        "another audience": lambda: issuer.bearer("ci-user-3", aud="someone-else"),
+        "expired": lambda: issuer.bearer("ci-user-3", exp=int(time.time()) - 3600),
+    }[case]()
+    status, _, body = _reserve(event_id, headers)
+    assert status == 401 and json.loads(body)["error"]["code"] == "UNAUTHORIZED", f"{case}: {status} {body}"
+
+
+def _refresh_admission_secret(host, value):
+    """boxoffice-refresh-credentials with a stand-in aws CLI that answers value for the admission secret."""
+    fake = os.path.join(ROOT, "usr/local/bin/boxoffice-test-aws-admission")
+    with open(fake, "w", encoding="utf-8") as f:
+        f.write(f"#!/bin/sh\nprintf '%s\\n' '{value}'\n")
+    os.chmod(fake, 0o755)
+    with open(os.path.join(ROOT, "etc/boxoffice/credentials.env"), encoding="utf-8") as f:
+        env = f.read()
+    env = env.replace("BOXOFFICE_AWS_CLI=aws", "BOXOFFICE_AWS_CLI=/usr/local/bin/boxoffice-test-aws-admission")
+    env = env.replace("BOXOFFICE_ADMISSION_SECRET_ARN=''",
+                      "BOXOFFICE_ADMISSION_SECRET_ARN=arn:aws:secretsmanager:eu-west-1:123456789012:secret:adm")
+    with open(os.path.join(ROOT, "tmp/credentials-admission.env"), "w", encoding="utf-8") as f:
+        f.write(env)
+    return host.run("env BOXOFFICE_CREDENTIALS_ENV=/tmp/credentials-admission.env "
+                    "/usr/local/sbin/boxoffice-refresh-credentials")
+
+
+def test_admission_secret_refresh_puts_back_a_refused_value(host):
+    """A rotated admission secret arrives like the others; one the daemon refuses never stays on disk."""
+    path = "/etc/boxoffice/secrets/admission_secret"
+    run = _refresh_admission_secret(host, "too-short-for-hmac")
+    assert run.rc == 1 and "put the previous files back" in run.stdout, run.stdout + run.stderr
+    assert host.file(path).content_string == ADMISSION_SECRET + "\n"
+    assert not host.file("/etc/boxoffice/secrets/.admission_secret.prev").exists
+    rotated = "rotated-admission-secret-0123456789abcdef"
+    run = _refresh_admission_secret(host, rotated)
+    assert run.rc == 0 and "changed: admission_secret" in run.stdout, run.stdout + run.stderr
+    f = host.file(path)
+    assert f.content_string == rotated + "\n" and f.mode == 0o640 and f.group == "boxoffice"
+    assert not host.file("/etc/boxoffice/secrets/.admission_secret.prev").exists
+    # Back to the converged value, for the tests that follow.
+    run = _refresh_admission_secret(host, ADMISSION_SECRET)
+    assert run.rc == 0 and host.file(path).content_string == ADMISSION_SECRET + "\n"

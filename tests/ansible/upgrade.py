@@ -2,8 +2,9 @@
 """Upgrade converge under load (issue 15, item 6), run by tests/ansible/in-netns.
 
 Release N is converged and serving (boxoffice-fcgi and nginx started by node-services, a
-MariaDB on a unix socket, a Redis). While a bounded load of reads and reservations goes
-through nginx, this script:
+MariaDB on a unix socket, a Redis; auth_mode jwt, so every reservation carries a token from
+the test's identity provider, tests/ansible/idp.py). While a bounded load of reads and
+reservations goes through nginx, this script:
 
   1. converges release N+1 (tests/ansible/make-dist ... upgrade: the same tree, version
      bumped, plus a throw-away migration) with ansible/site.yml. The migration is applied
@@ -13,7 +14,9 @@ through nginx, this script:
   2. rotates the daemon's MySQL password the way production does: ALTER USER in the
      database, a new value in "Secrets Manager" (a stand-in aws CLI inside the chroot),
      then boxoffice-refresh-credentials (installed by the role) rewrites the secret file,
-     and a SIGHUP rolls the workers onto it;
+     and a SIGHUP rolls the workers onto it. The waiting room's admission secret rotates in
+     the same refresh run: a ticket the daemon signed before is refused after the HUP, and
+     the tickets it signs are then under the new value (the test recomputes the HMAC);
   3. stops the load: no request may have failed during either rolling HUP.
 
 Then, without load: every MySQL connection of the app user is killed, and requests must
@@ -24,6 +27,9 @@ instance instead), which must report N+1 and see the new migration.
 
 Each check prints "ok <name>" or "FAIL <name>" and is appended to WORK/upgrade.results.
 """
+import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -35,6 +41,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+
+import idp
 
 M = os.environ["BOXOFFICE_CHROOT"]
 W = os.environ["BOXOFFICE_TEST_WORK"]
@@ -49,6 +57,13 @@ APP_USER = "boxoffice_app"
 RESULTS = os.path.join(W, "upgrade.results")
 LOG = os.path.join(W, "logs")
 DEADLINE = time.monotonic() + 1200  # the whole script, load included, is bounded
+# The node runs auth_mode jwt (the role's default): reservations carry a token signed by the
+# test's identity provider, one user per reservation (no per-user limit is reached).
+ISSUER = idp.Issuer.from_environment()
+# The admission secret the converge wrote (tests/ansible/vars/chroot.yml) and the value the
+# rotation below puts in its place.
+ADMISSION_SECRET = "ci-admission-secret-0123456789abcdef"
+ADMISSION_ROTATED = "rotated-admission-" + secrets.token_hex(16)
 
 failures = 0
 
@@ -139,8 +154,8 @@ class Load:
             kind = i % 4
             try:
                 if kind == 0:
-                    status, _ = http("POST", "/api/reservations",
-                                     {"eventId": self.event_id, "userId": f"load-{n}-{i}", "quantity": 1})
+                    status, _ = http("POST", "/api/reservations", {"eventId": self.event_id, "quantity": 1},
+                                     headers=ISSUER.bearer(f"load-{n}-{i}"))
                     ok = status == 201
                 elif kind == 1:
                     status, _ = http("GET", "/api/ready")
@@ -170,6 +185,7 @@ class Load:
 def converge_n1():
     cmd = ["ansible-playbook", "-i", f"{M},", "-c", "community.general.chroot", os.path.join(ANSIBLE, "site.yml"),
            "-e", "ansible_become=false", "-e", f"@{os.path.join(HERE, 'vars', 'chroot.yml')}",
+           "-e", f"@{os.environ['BOXOFFICE_JWT_VARS']}",
            "-e", f"boxoffice_release_version={VERSION_N1}", "-e", f"boxoffice_release_tarball_src={TARBALL_N1}"]
     t0 = time.monotonic()
     with open(os.path.join(LOG, "converge-upgrade.log"), "w", encoding="utf-8") as out:
@@ -185,15 +201,33 @@ def converge_n1():
           "RUNNING HANDLER [boxoffice : Reload boxoffice.]" in text)
 
 
-def rotate_password(new_password):
-    """ALTER USER in MariaDB, a new secret value, then the role's refresh script."""
+def signed_with(secret, ticket):
+    """Whether a waiting-room ticket's signature is the HMAC-SHA256 of its body under secret."""
+    body, _, sig = ticket.rpartition(".")
+    mac = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
+    return hmac.compare_digest(base64.urlsafe_b64encode(mac).rstrip(b"=").decode(), sig)
+
+
+def join_queue(event_id, user):
+    """POST /api/events/{id}/queue as user: (status, ticket or None)."""
+    status, body = http("POST", f"/api/events/{event_id}/queue", {}, headers=ISSUER.bearer(user))
+    ticket = json.loads(body)["data"]["ticket"] if status == 201 else None
+    return status, ticket
+
+
+def rotate_secrets(new_password):
+    """ALTER USER in MariaDB, new secret values, then the role's refresh script."""
     r = sql(f"ALTER USER '{APP_USER}'@'localhost' IDENTIFIED BY '{new_password}'")
     if not check("ALTER USER in MariaDB (the database side of the rotation)", r.returncode == 0, r.stderr.strip()):
         return
     fake = os.path.join(M, "usr/local/bin/boxoffice-test-aws")
     with open(fake, "w", encoding="utf-8") as f:
-        f.write("#!/bin/sh\n# tests/ansible/upgrade.py: the rotated secret, as Secrets Manager would answer\n"
-                f"printf '%s\\n' '{json.dumps({'username': APP_USER, 'password': new_password})}'\n")
+        f.write("#!/bin/sh\n# tests/ansible/upgrade.py: the rotated secrets, as Secrets Manager would answer\n"
+                'case "$*" in\n'
+                f"  *:secret:db-app*) printf '%s\\n' '{json.dumps({'username': APP_USER, 'password': new_password})}' ;;\n"
+                f"  *:secret:admission*) printf '%s\\n' '{ADMISSION_ROTATED}' ;;\n"
+                '  *) echo "ResourceNotFoundException: $*" >&2; exit 254 ;;\n'
+                "esac\n")
     os.chmod(fake, 0o755)
     env_src = os.path.join(M, "etc/boxoffice/credentials.env")
     with open(env_src, encoding="utf-8") as f:
@@ -202,15 +236,23 @@ def rotate_password(new_password):
     env_text = re.sub(r"^BOXOFFICE_MYSQL_SECRET_ARN=.*$",
                       "BOXOFFICE_MYSQL_SECRET_ARN=arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-app",
                       env_text, flags=re.M)
+    env_text = re.sub(r"^BOXOFFICE_ADMISSION_SECRET_ARN=.*$",
+                      "BOXOFFICE_ADMISSION_SECRET_ARN=arn:aws:secretsmanager:eu-west-1:123456789012:secret:admission",
+                      env_text, flags=re.M)
     with open(os.path.join(M, "tmp/credentials-test.env"), "w", encoding="utf-8") as f:
         f.write(env_text)
     run = ["chroot", M, "env", "BOXOFFICE_CREDENTIALS_ENV=/tmp/credentials-test.env",
            "/usr/local/sbin/boxoffice-refresh-credentials"]
     r = subprocess.run(run, capture_output=True, text=True, timeout=60)
-    check("boxoffice-refresh-credentials rewrote the changed secret and checked the config",
-          r.returncode == 0 and "changed: mysql_password" in r.stdout, (r.stdout + r.stderr).strip()[-300:])
+    check("boxoffice-refresh-credentials rewrote the changed secrets and checked the config",
+          r.returncode == 0 and "changed: mysql_password admission_secret" in r.stdout,
+          (r.stdout + r.stderr).strip()[-300:])
+    check("it names what changed and prints no value",
+          new_password not in r.stdout + r.stderr and ADMISSION_ROTATED not in r.stdout + r.stderr)
     with open(os.path.join(M, "etc/boxoffice/secrets/mysql_password"), encoding="utf-8") as f:
         check("the secret file holds the rotated password", f.read() == new_password + "\n")
+    with open(os.path.join(M, "etc/boxoffice/secrets/admission_secret"), encoding="utf-8") as f:
+        check("the admission secret file holds the rotated value", f.read() == ADMISSION_ROTATED + "\n")
     st = os.stat(os.path.join(M, "etc/boxoffice/secrets/mysql_password"))
     check("the secret file stays 0640 root:boxoffice", (st.st_mode & 0o777) == 0o640 and st.st_uid == 0,
           f"mode {oct(st.st_mode & 0o777)}, uid {st.st_uid}")
@@ -234,6 +276,15 @@ def main():
     if not check("an event for the load (admin API, as the app user)", status == 201, f"{status} {body[:200]}"):
         return 1
     event_id = json.loads(body)["data"]["id"]
+    status, body = http("POST", "/api/events", {"eventName": "upgrade drill, waiting room", "totalSeats": 100,
+                                                "eventDate": "2099-01-01T20:00:00Z",
+                                                "waitingRoom": {"enabled": True, "admitPerSecond": 1000}},
+                        headers=ADMIN)
+    check("an event with a waiting room", status == 201, f"{status} {body[:200]}")
+    room_id = json.loads(body)["data"]["id"] if status == 201 else 0
+    status, ticket_before = join_queue(room_id, "queue-before")
+    check("the daemon signs waiting-room tickets with the admission secret file's value",
+          status == 201 and signed_with(ADMISSION_SECRET, ticket_before), f"{status} {ticket_before}")
 
     load = Load(event_id)
     load.start()
@@ -246,8 +297,11 @@ def main():
         time.sleep(2)
         load.phase = "credential rotation"
         rotated = "rotated-" + secrets.token_hex(12)
-        rotate_password(rotated)
-        hup_and_wait_roll("rotated credential")
+        status, _ = http("POST", f"/api/events/{room_id}/queue/admission", {"ticket": ticket_before})
+        check("control: before the rotation the ticket is the room's own (201 admitted or 409 not yet)",
+              status in (201, 409), str(status))
+        rotate_secrets(rotated)
+        hup_and_wait_roll("rotated credentials")
         load.phase = "after"
         time.sleep(3)
     finally:
@@ -269,11 +323,21 @@ def main():
                                                ("converge N+1", "HUP after the converge", "credential rotation")),
           f"{failed} failed")
 
+    # The workers hold the rotated admission secret: the old ticket is no longer theirs.
+    status, body = http("POST", f"/api/events/{room_id}/queue/admission", {"ticket": ticket_before})
+    check("after the HUP a ticket signed with the old admission secret is refused (403)",
+          status == 403 and json.loads(body)["error"]["code"] == "FORBIDDEN", f"{status} {body[:200]}")
+    status, ticket_after = join_queue(room_id, "queue-after")
+    check("after the HUP the daemon signs tickets with the rotated admission secret",
+          status == 201 and signed_with(ADMISSION_ROTATED, ticket_after)
+          and not signed_with(ADMISSION_SECRET, ticket_after), f"{status} {ticket_after}")
+
     # Without load: the workers really hold the rotated password.
     n = kill_app_connections()
     time.sleep(0.5)
     results = [http("GET", "/api/ready")[0] for _ in range(12)]
-    status, body = http("POST", "/api/reservations", {"eventId": event_id, "userId": "after-rotation", "quantity": 1})
+    status, body = http("POST", "/api/reservations", {"eventId": event_id, "quantity": 1},
+                        headers=ISSUER.bearer("after-rotation"))
     check(f"after killing the app user's {n} connections, the workers log in again with the rotated password",
           n > 0 and all(s == 200 for s in results) and status == 201, f"ready {results}, reservation {status}")
 
@@ -297,7 +361,8 @@ def main():
     check(f"the running daemon is release {VERSION_N1}",
           status == 200 and f'boxoffice_build_info{{version="{VERSION_N1}"}} 1' in metrics,
           re.search(r"boxoffice_build_info\S*", metrics or "").group(0) if "build_info" in (metrics or "") else str(status))
-    status, body = http("POST", "/api/reservations", {"eventId": event_id, "userId": "on-n1", "quantity": 1})
+    status, body = http("POST", "/api/reservations", {"eventId": event_id, "quantity": 1},
+                        headers=ISSUER.bearer("on-n1"))
     check("release N+1 reserves on the migrated schema", status == 201, f"{status} {body[:200]}")
     probe = sql("SELECT note FROM upgrade_probe", user=APP_USER, password=rotated)
     check("the app user may use the new table (the migration step granted it)",
