@@ -96,3 +96,33 @@ test('admin token: its secret keeps its address history (no new secret, no new t
       `compute: moved { from = ${t}.admin_token, to = ${t}.this["admin_token"] } (found: ${pairs.join('; ')})`);
   }
 });
+
+// ---- the contract with ansible/ -------------------------------------------------------
+
+test('contract: every bootstrap var is a variable an Ansible role declares', async () => {
+  const root = await loadRoot();
+  const declared = new Set();
+  for (const role of fs.readdirSync(path.join(REPO, 'ansible', 'roles'))) {
+    const f = path.join(REPO, 'ansible', 'roles', role, 'defaults', 'main.yml');
+    if (!fs.existsSync(f)) continue;
+    for (const m of read(f).matchAll(/^([a-z_][a-z0-9_]*):/gm)) declared.add(m[1]);
+  }
+  for (const k of Object.keys(mod(root, 'compute').locals.bootstrap_vars)) {
+    assert.ok(declared.has(k), `bootstrap var ${k} is declared in no role's defaults/main.yml (a typo Ansible would ignore)`);
+  }
+});
+
+test('contract: the boxoffice role defaults to jwt and delivers the key and the admission secret as files', () => {
+  const defaults = read(REPO, 'ansible/roles/boxoffice/defaults/main.yml');
+  assert.match(defaults, /^boxoffice_auth_mode: jwt$/m, 'the role defaults to auth_mode jwt');
+  const conf = read(REPO, 'ansible/roles/boxoffice/templates/boxoffice.conf.j2');
+  assert.match(conf, /^auth_mode = \{\{ boxoffice_auth_mode \}\}$/m);
+  assert.match(conf, /^jwt_key_file = /m, 'the config names the public key file');
+  assert.match(conf, /^admission_secret_file = /m, 'the config names the admission secret file (re-read on SIGHUP)');
+  assert.doesNotMatch(conf, /^admission_secret = "\{\{/m, 'no admission secret written inline in boxoffice.conf');
+  const script = read(REPO, 'ansible/roles/boxoffice/templates/boxoffice-refresh-credentials.j2');
+  assert.match(script, /^refresh admission_secret "\$\{BOXOFFICE_ADMISSION_SECRET_ARN:-\}"/m,
+    'the refresh timer delivers a rotated admission secret like the others');
+  const env = read(REPO, 'ansible/roles/boxoffice/templates/credentials.env.j2');
+  assert.match(env, /^BOXOFFICE_ADMISSION_SECRET_ARN=\{\{ boxoffice_admission_secret_arn \| quote \}\}$/m);
+});
