@@ -381,6 +381,44 @@ START_TEST(test_example_documents_every_key)
 }
 END_TEST
 
+/*
+ * Every secret is marked CONF_SECRET (never printed): the four by name, and
+ * a key is secret exactly when a <key>_file key delivers it. The *_file keys
+ * and jwt_key_file name paths, which are no secret.
+ */
+START_TEST(test_secret_keys_are_marked)
+{
+	static const char *const secrets[] = {
+		"mysql_password", "redis_password", "admin_token",
+		"admission_secret"
+	};
+	const struct conf_key	*keys;
+	char			 file[128];
+	size_t			 n, i, j, found;
+	int			 has_file;
+
+	keys = conf_keys(&n);
+	for (found = 0, i = 0; i < n; i++) {
+		snprintf(file, sizeof file, "%s_file", keys[i].name);
+		for (has_file = 0, j = 0; j < n; j++)
+			if (strcmp(keys[j].name, file) == 0)
+				has_file = 1;
+		ck_assert_msg(!!(keys[i].flags & CONF_SECRET) == has_file,
+		    "%s: CONF_SECRET is %s, but %s is %s", keys[i].name,
+		    keys[i].flags & CONF_SECRET ? "set" : "not set", file,
+		    has_file ? "a key" : "no key");
+		for (j = 0; j < sizeof secrets / sizeof secrets[0]; j++)
+			if (strcmp(keys[i].name, secrets[j]) == 0) {
+				ck_assert_msg(keys[i].flags & CONF_SECRET,
+				    "%s is not marked CONF_SECRET",
+				    keys[i].name);
+				found++;
+			}
+	}
+	ck_assert_uint_eq(found, sizeof secrets / sizeof secrets[0]);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -395,6 +433,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_env_overrides_file);
 	tcase_add_test(tc, test_reload_keeps_restart_keys);
 	tcase_add_test(tc, test_example_documents_every_key);
+	tcase_add_test(tc, test_secret_keys_are_marked);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(te, NULL, teardown);
