@@ -17,6 +17,7 @@ against MethodNotAllowed; a 502/504, 503 or 429 that an operation does not list 
 
 Uses Debian's python3-yaml and python3-jsonschema only.
 """
+import contextlib
 import copy
 import json
 import re
@@ -444,6 +445,25 @@ def api(stack):
     client.close_created()
 
 
+@contextlib.contextmanager
+def scoped_environ(values):
+    """os.environ with these variables set (None: unset) inside the block, as it was after."""
+    saved = {var: os.environ.get(var) for var in values}
+    try:
+        for var, value in values.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = str(value)
+        yield
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+
+
 def restart_daemon(stack, **overrides):
     """Stop the daemon gracefully (SIGQUIT to the master) and start it again through
     scripts/stack up with BOXOFFICE_<KEY>=value for each key=value given (None: unset), e.g.
@@ -457,22 +477,8 @@ def restart_daemon(stack, **overrides):
     while time.monotonic() < deadline and stack.alive(master):
         time.sleep(0.1)
     assert not stack.alive(master), "the daemon did not stop on SIGQUIT within 60s"
-    saved = {}
-    try:
-        for key, value in overrides.items():
-            var = "BOXOFFICE_" + key.upper()
-            saved[var] = os.environ.get(var)
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = str(value)
+    with scoped_environ({"BOXOFFICE_" + key.upper(): value for key, value in overrides.items()}):
         stack.up()
-    finally:
-        for var, value in saved.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
     stack.env.update(load_stack_env())
     stack.wait_status("/api/ready", lambda r: r.status_code == 200 and r.json()["data"]["status"] == "UP",
                       timeout=60)

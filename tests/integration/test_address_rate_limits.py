@@ -6,7 +6,6 @@ The stack runs with the limits off (the functional tests come from one address),
 restarts the stack's nginx with them on, at low rates, and restarts it as it was afterwards. The
 client addresses come from TEST-NET-2 (198.51.100.0/24) in X-Forwarded-For, which the local
 stack believes from 127.0.0.1 only, as production believes it from the ALB's subnets."""
-import json
 import os
 import signal
 import threading
@@ -18,7 +17,7 @@ import pytest
 import requests
 
 from conftest import assert_error_envelope
-from openapi_check import api, expect, tag  # noqa: F401 (api is a fixture)
+from openapi_check import api, expect, scoped_environ  # noqa: F401 (api is a fixture)
 from test_overload import SourceAddressAdapter, log_lines, log_size
 
 RATES = {"BOXOFFICE_NGINX_RATE_LIMIT": "on", "BOXOFFICE_NGINX_RATE_WRITES": "2r/s",
@@ -28,22 +27,13 @@ RATES = {"BOXOFFICE_NGINX_RATE_LIMIT": "on", "BOXOFFICE_NGINX_RATE_WRITES": "2r/
 
 def restart_nginx(stack, env):
     stack.stop_pid(stack.env["BOXOFFICE_NGINX_PID_FILE"], signal.SIGTERM, timeout=30)
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with scoped_environ(env):
         stack.up()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @pytest.fixture(scope="module")
 def limited(stack):
-    off = {k: os.environ.get(k, "") for k in RATES}
-    off["BOXOFFICE_NGINX_RATE_LIMIT"] = os.environ.get("BOXOFFICE_NGINX_RATE_LIMIT", "off")
+    off = {k: os.environ.get(k) for k in RATES}        # as the stack was started
     restart_nginx(stack, RATES)
     text = (Path(stack.run_dir) / "nginx" / "boxoffice-site.conf").read_text()
     assert 'map "on" $boxoffice_client_key' in text and "rate=2r/s" in text
