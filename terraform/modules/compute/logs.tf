@@ -24,3 +24,25 @@ resource "aws_cloudwatch_log_group" "this" {
 
   tags = merge({ "Name" = "${var.name}-${each.key}", "Content" = each.value }, var.tags)
 }
+
+# nginx's own refusals under load (503 at capacity, 429 over a client address's rate): the
+# daemon never sees them, so its /api/metrics cannot count them. The agent ships nginx's
+# boxoffice.shed.log into the nginx_access group (stream "<instance id>-shed"); every line of it
+# has "shed":1. ShedRequests counts them, by request class and status, in a namespace of this
+# stack's own (a filter's dimensions can only be log fields, so no Stack dimension).
+resource "aws_cloudwatch_log_metric_filter" "shed" {
+  name           = "${var.name}-shed-requests"
+  log_group_name = aws_cloudwatch_log_group.this["nginx_access"].name
+  pattern        = "{ $.shed = 1 }"
+
+  metric_transformation {
+    name      = "ShedRequests"
+    namespace = "${var.metrics_namespace}/nginx/${var.name}"
+    value     = "1"
+    unit      = "Count"
+    dimensions = {
+      Class  = "$.class"
+      Status = "$.status"
+    }
+  }
+}

@@ -244,7 +244,7 @@ for n, r in static_runs:
       f"{r['p50']:.2f} ms | {r['p99']:.2f} ms | {r['p999']:.2f} ms | {status_str(r)} | 1 | {r['cpu']} |")
 for n, r in fcgi_runs:
     mark_ = " **(ceiling)**" if r is c_fcgi else ""
-    w(f"| nginx → FastCGI `GET /api/health`, c={r['connections']}, {WHEN[n]}{mark_} | {fmt(r['rps'])} req/s | "
+    w(f"| nginx → FastCGI `GET /api/health` (the bench's nginx, no in-flight limit), c={r['connections']}, {WHEN[n]}{mark_} | {fmt(r['rps'])} req/s | "
       f"{r['p50']:.2f} ms | {r['p99']:.2f} ms | {r['p999']:.2f} ms | {status_str(r)} | "
       f"{pct(r['rps'] / static_ceiling) if static_ceiling else 'n/a'} of the nginx static ceiling | {r['cpu']} |")
 for lab, r in (("Redis gate script (EVALSHA, one key), 50 clients, no pipeline", r1),
@@ -619,7 +619,7 @@ if any(kc.values()):
     w("")
     w("| config | c | req/s | p50 | p99 | answers | CPU busy / foreign |")
     w("|---|---|---|---|---|---|---|")
-    for n, lab in (("tune_health_off_c48", "keep_conn off (the stack's nginx)"),
+    for n, lab in (("tune_health_off_c48", "keep_conn off (the bench's nginx, as the stack's site)"),
                    ("tune_health_keepconn_c48", "keep_conn on"),
                    ("tune_health_keepconn_c1000", "keep_conn on")):
         s = kc.get(n)
@@ -672,6 +672,12 @@ w("- **Redis EVALSHA.** Each worker loads a Lua script once, on first use (SCRIP
   "per request (fcgi-app/redis_script.c). "
   + ("Compared with EVAL above." if any(a or b for a, b in ev.values()) else "Not measured in this run."))
 w("")
+
+# ---------------------------------------------------------------- issue 11
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_surge  # noqa: E402 (next to this file)
+
+report_surge.section(w, res, meta, cpu, meta.get("before", "").split())
 
 # ---------------------------------------------------------------- reproduce
 w("## Reproduce")

@@ -3,6 +3,7 @@
 -- Driven by the environment (wrk passes nothing else to every thread's Lua state):
 --   BENCH_MODE   plain    GET the URL given to wrk (ceilings: static, /api/health)
 --                get      GET /api/events/$BENCH_EVENT (cached event)
+--                poll     GET /api/events/$BENCH_EVENT/queue (a waiting room's poll)
 --                reserve  POST /api/reservations {"eventId":E,"userId":U,"quantity":Q}
 --                         with a distinct userId per request: "$BENCH_TAG-<thread>-<n>"
 --   BENCH_EVENT  event id; BENCH_QTY quantity (1); BENCH_TAG userId prefix
@@ -41,6 +42,8 @@ function init(args)
       suffix = '","quantity":' .. qty .. '}'
    elseif mode == "get" then
       fixed = wrk.format("GET", "/api/events/" .. event)
+   elseif mode == "poll" then
+      fixed = wrk.format("GET", "/api/events/" .. event .. "/queue")
    else
       fixed = wrk.format("GET", wrk.path)
    end

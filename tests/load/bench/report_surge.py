@@ -1,0 +1,253 @@
+"""The issue-11 part of docs/PERFORMANCE.md (report.py calls section()): overload surges at
+growing crowds, the micro-cached reads against the static ceiling, the waiting room, and
+the issue's targets. Only numbers from the run's result files are written."""
+import json
+import os
+
+
+def _load(res, name):
+    try:
+        with open(os.path.join(res, name)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _fmt(x, nd=0):
+    if x is None:
+        return "n/a"
+    return f"{x:,.{nd}f}"
+
+
+def _pct(x):
+    return "n/a" if x is None else f"{100 * x:.0f} %"
+
+
+def _mark(ok):
+    return "**MET**" if ok else "**NOT MET**"
+
+
+def _sock(r):
+    return sum(r["socket_errors"].values())
+
+
+def _good(r, kind):
+    st = r["statuses"]
+    if kind == "reserve":
+        return st.get("201", 0)
+    return r["c409"]["INSUFFICIENT_SEATS"]
+
+
+def _metrics(res, name):
+    """{series: value} of a scraped /api/metrics, or None"""
+    try:
+        with open(os.path.join(res, name)) as f:
+            out = {}
+            for ln in f:
+                if ln.startswith("#") or " " not in ln:
+                    continue
+                k, v = ln.rsplit(" ", 1)
+                try:
+                    out[k] = float(v)
+                except ValueError:
+                    pass
+            return out
+    except OSError:
+        return None
+
+
+def section(w, res, meta, cpu, before_dirs=()):
+    ovl = {}
+    for kind in ("reserve", "soldout"):
+        for fn in sorted(os.listdir(res)):
+            if fn.startswith(f"ovl_{kind}_c") and fn.endswith(".json") and fn.count(".") == 1:
+                name = fn[:-5]
+                r = _load(res, fn)
+                if r:
+                    ovl.setdefault(kind, []).append((r["connections"], name, r, _load(res, name + ".edge.json") or {}))
+    for v in ovl.values():
+        v.sort(key=lambda t: t[0])
+    w("## Surge survival (issue 11)")
+    w("")
+    w(f"nginx in front of the daemon: {meta.get('nginx_limits', 'n/a')} "
+      f"(from the daemon's workers and listen_backlog, docs/capacity.md); "
+      f"worker_connections {meta.get('nginx_worker_connections', 'n/a')}.")
+    w("")
+    w("### Overload: the same surge at growing crowds")
+    w("")
+    w("Each row is one wrk run of the scenario's duration against the bench's stack. *Goodput* is confirmed "
+      "reservations/s on the 10,000,000-seat event, or 409 INSUFFICIENT_SEATS/s on the sold-out event; the ratio "
+      "is against the smallest crowd of the same scenario. *Shed* are nginx's own 503 SERVICE_UNAVAILABLE "
+      "answers (the in-flight limit; wrk's count, and the lines of boxoffice.shed.log); each is held about a "
+      "second, so a crowd of C connections receives about C shed answers per second. *p99 served* is nginx's "
+      "requestTime of the requests the daemon answered (boxoffice.access.log; wrk's own p99 mixes in the held "
+      "refusals).")
+    w("")
+    w("| scenario | connections | answers/s | goodput/s | vs smallest crowd | shed 503 (wrk / shed log) | 502 + 504 | "
+      "socket errors | p99 served | p50 served | wrk p99 (all answers) | CPU busy / foreign | loadavg before→after |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    ratios = {}
+    bad = {}
+    for kind, label in (("reserve", "reservations, 10M seats"), ("soldout", "reservations, sold out")):
+        rows = ovl.get(kind, [])
+        base = None
+        for c, name, r, e in rows:
+            dur = r["duration_us"] / 1e6
+            good = _good(r, kind) / dur
+            if base is None:
+                base = good
+            ratios.setdefault(kind, []).append((c, good, good / base if base else None))
+            st = r["statuses"]
+            gw = st.get("502", 0) + st.get("504", 0)
+            bad.setdefault(kind, []).append((c, gw + e.get("gateway_errors", 0), _sock(r)))
+            sock = ", ".join(f"{k} {v:,}" for k, v in r["socket_errors"].items() if v) or "0"
+            sm = e.get("served_ms") or {}
+            shed_log = f"{e['shed']:,}" if isinstance(e.get("shed"), int) else "n/a"
+            w(f"| {label} | {c:,} | {_fmt(r['requests'] / dur)} | {_fmt(good)} | {_pct(good / base if base else None)} | "
+              f"{st.get('503', 0):,} / {shed_log} | "
+              f"{gw:,} | {sock} | {_fmt(sm.get('p99'))} ms | {_fmt(sm.get('p50'))} ms | "
+              f"{r['latency_us']['p99'] / 1000:,.0f} ms | {cpu(name)} | {r.get('loadavg_before')}→{r.get('loadavg_after')} |")
+    w("")
+    if before_dirs:
+        w("**Before** (the same wrk surges against the code before this change, from `scripts/bench` runs of that "
+          "commit, result directories given with `--before`):")
+        w("")
+        w("| scenario | connections | answers/s | goodput/s | answers by status | socket errors |")
+        w("|---|---|---|---|---|---|")
+        for d in before_dirs:
+            for kind, fn, label in (("reserve", "surge_gate.json", "reservations, 10M seats"),
+                                    ("soldout", "soldout.json", "reservations, sold out")):
+                r = _load(d, fn)
+                if not r:
+                    continue
+                dur = r["duration_us"] / 1e6
+                sts = "; ".join(f"{k}: {v:,}" for k, v in sorted(r["statuses"].items()))
+                sock = ", ".join(f"{k} {v:,}" for k, v in r["socket_errors"].items() if v) or "0"
+                w(f"| {label} | {r.get('connections', '?'):,} | {_fmt(r['requests'] / dur)} | "
+                  f"{_fmt(_good(r, kind) / dur)} | {sts} | {sock} |")
+        w("")
+
+    # ---- edge reads
+    static = [(n, _load(res, n + ".json")) for n in ("ceil_static", "ceil_static_2", "ceil_static_3")]
+    static = [(n, r) for n, r in static if r]
+    ceiling = max((r["requests"] / (r["duration_us"] / 1e6) for _, r in static), default=None)
+    w("### The crowd's reads: micro-cache against the static ceiling")
+    w("")
+    w("The static ceiling is the bench's own nginx answering `return 200` with an 80-byte JSON body "
+      "(same worker settings), measured three times in this run (before the scenarios, just after these "
+      "reads, after everything); the highest is the ceiling. *Daemon answers* are the requests of the run "
+      "that reached the daemon (the micro-cache's fills; boxoffice.access.log entries with an upstream status).")
+    w("")
+    w("| read | connections | 200/s | vs static ceiling | daemon answers in the run | p50 | p99 | CPU busy / foreign |")
+    w("|---|---|---|---|---|---|---|---|")
+    edge = {}
+    for name, label in (("edge_get", "`GET /api/events/{id}`"), ("edge_poll", "`GET /api/events/{id}/queue` (the poll)")):
+        r = _load(res, name + ".json")
+        e = _load(res, name + ".edge.json") or {}
+        if not r:
+            w(f"| {label} | not measured | | | | | | |")
+            continue
+        dur = r["duration_us"] / 1e6
+        ok = r["statuses"].get("200", 0) / dur
+        edge[name] = ok
+        w(f"| {label} | {r['connections']:,} | {_fmt(ok)} | {_pct(ok / ceiling if ceiling else None)} | "
+          f"{e.get('served_by_daemon', 'n/a')} in {dur:.0f} s | {r['latency_us']['p50'] / 1000:.1f} ms | "
+          f"{r['latency_us']['p99'] / 1000:.1f} ms | {cpu(name)} |")
+    for n, r in static:
+        w(f"| static ceiling ({n}) | {r['connections']:,} | {_fmt(r['requests'] / (r['duration_us'] / 1e6))} | "
+          f"{'ceiling' if r['requests'] / (r['duration_us'] / 1e6) == ceiling else ''} | none | "
+          f"{r['latency_us']['p50'] / 1000:.1f} ms | {r['latency_us']['p99'] / 1000:.1f} ms | {cpu(n)} |")
+    w("")
+
+    # ---- waiting room
+    wr = _load(res, "waiting_room.json")
+    wsql = _load(res, "waiting_room.sql.json")
+    w("### Waiting room")
+    w("")
+    if not wr:
+        w("Not measured (no result file).")
+        w("")
+    else:
+        lat = wr["reserve_latency_us"]
+        w(f"{meta.get('room', '')}. `tests/load/bench/waitroom.c` simulates every buyer over "
+          f"{wr['connections']} keep-alive connections (as many as nginx lets into the daemon at once): the room "
+          "admits 1/s while all buyers join (index order), then the bench raises it to the rate above; each buyer "
+          "polls at the interval of the daemon's own `pollAfterMs` formula for its place, asks for admission when "
+          "`number <= serving` (409 NOT_YET_SERVED: polls again after Retry-After), and reserves one seat with "
+          "its `X-Admission-Token`. Probes reserve without a token, with a forged token and with another buyer's "
+          "real token once a tenth of the buyers are admitted.")
+        w("")
+        w("| | |")
+        w("|---|---|")
+        w(f"| buyers joined / admitted / reserved (201) / unfinished | {wr['joined']:,} / {wr['admitted']:,} / "
+          f"{wr['reserved']:,} / {wr['not_done']:,} |")
+        w(f"| joining all of them took | {wr['join_seconds']:.1f} s |")
+        w(f"| admission phase (rate raised → last reservation) | {wr['admission_phase_seconds']:.1f} s: "
+          f"{wr['reserved_per_s']:,.0f} reservations/s for {wr['admit_per_second']:,}/s admitted |")
+        w(f"| queue numbers | {wr['numbers']['first']:,} … {wr['numbers']['last']:,}, "
+          f"{wr['numbers']['duplicates']} duplicates, {wr['numbers']['gaps']} gaps |")
+        w(f"| join order: a buyer whose join was answered before another's was sent holds the higher number | "
+          f"{wr['join_order_inversions']} times |")
+        w(f"| admission order: NOT_YET_SERVED for a number lower than one already admitted | "
+          f"{wr['admission_fifo_violations']} times (of {wr['not_yet_served']:,} NOT_YET_SERVED answers) |")
+        w(f"| polls (nginx micro-cache) / shed 503 retried | {wr['polls']:,} / {wr['shed_503']:,} |")
+        pk = wr["probes_by_kind"]
+        kinds = ", ".join(f"{k.replace('_', ' ')}: {v['403']:,}" for k, v in pk.items())
+        w(f"| probes without a valid token: 201 / 403 ADMISSION_REQUIRED | {wr['probes_reserved']} / "
+          f"{sum(v['403'] for v in pk.values()):,} of {wr['probes']:,} ({kinds}) |")
+        if wsql:
+            w(f"| CONFIRMED rows of the event in MariaDB / of them the probes' users | {wsql['confirmed'][0]:,} / "
+              f"{wsql['intruders']} |")
+        w(f"| admitted buyers' reservations, latency seen by the client: p50 / p90 / p99 / max | "
+          f"{lat['p50'] / 1000:.1f} / {lat['p90'] / 1000:.1f} / {lat['p99'] / 1000:.1f} / {lat['max'] / 1000:.1f} ms |")
+        w(f"| answers by status | {'; '.join(f'{k}: {v:,}' for k, v in wr['statuses'].items())} |")
+        mb, ma = _metrics(res, "waiting_room.metrics.before"), _metrics(res, "waiting_room.metrics.after")
+        if mb is not None and ma is not None:
+            d = {k: ma.get(k, 0) - mb.get(k, 0) for k in ("boxoffice_queue_joined_total",
+                                                        "boxoffice_queue_admitted_total",
+                                                        "boxoffice_queue_refused_total")}
+            gauges = ", ".join(f"{k.replace('boxoffice_queue_', '')} {v:,.0f}" for k, v in ma.items()
+                               if k.startswith("boxoffice_queue_") and "{" in k and f'event="{wsql["event"] if wsql else ""}"' in k)
+            w(f"| the daemon's queue metrics over the scenario (`/api/metrics` deltas): joined / admitted / "
+              f"refused | {d['boxoffice_queue_joined_total']:,.0f} / {d['boxoffice_queue_admitted_total']:,.0f} / "
+              f"{d['boxoffice_queue_refused_total']:,.0f}; after: {gauges or 'n/a'} |")
+        w(f"| CPU busy / foreign | {cpu('waiting_room')} |")
+        w("")
+
+    # ---- targets
+    w("### Targets (issue 11)")
+    w("")
+    w("| target | result | numbers |")
+    w("|---|---|---|")
+    for kind, label in (("reserve", "confirmed/s"), ("soldout", "sold-out 409/s")):
+        rs = ratios.get(kind)
+        if rs and len(rs) > 1:
+            c, good, ratio = rs[-1]
+            w(f"| goodput at {c:,} connections ≥ 90 % of goodput at {rs[0][0]:,} ({label}) | {_mark(ratio >= 0.9)} | "
+              f"{_fmt(good)}/s vs {_fmt(rs[0][1])}/s = {_pct(ratio)} |")
+    allbad = [x for v in bad.values() for x in v]
+    if allbad:
+        gw = sum(x[1] for x in allbad)
+        so = sum(x[2] for x in allbad)
+        w(f"| 0 × 502/504 and 0 socket errors in every overload run (up to {max(x[0] for x in allbad):,} connections) | "
+          f"{_mark(gw == 0 and so == 0)} | 502+504: {gw:,}; socket errors: {so:,} |")
+    for name, label in (("edge_get", "cached event GETs"), ("edge_poll", "the queue poll")):
+        if name in edge and ceiling:
+            w(f"| {label} ≥ 50 % of the nginx static ceiling | {_mark(edge[name] / ceiling >= 0.5)} | "
+              f"{_fmt(edge[name])}/s = {_pct(edge[name] / ceiling)} of {_fmt(ceiling)}/s |")
+    if wr:
+        p99 = wr["reserve_latency_us"]["p99"] / 1000
+        w(f"| p99 of admitted users' reservations < 100 ms while admitting at 75 % of capacity | {_mark(p99 < 100)} | "
+          f"p99 {p99:.1f} ms at {wr['admit_per_second']:,}/s |")
+        fifo = wr["join_order_inversions"] == 0 and wr["admission_fifo_violations"] == 0 and \
+            wr["numbers"]["duplicates"] == 0 and wr["numbers"]["gaps"] == 0
+        w(f"| admission order = join order | {_mark(fifo)} | {wr['join_order_inversions']} join-order inversions, "
+          f"{wr['admission_fifo_violations']} admission-order violations, {wr['numbers']['duplicates']} duplicate "
+          f"and {wr['numbers']['gaps']} missing numbers |")
+        intr = wsql["intruders"] if wsql else None
+        w(f"| 0 reservations without a valid token | {_mark(wr['probes_reserved'] == 0 and intr == 0)} | "
+          f"{wr['probes_reserved']} of {wr['probes']:,} probes got 201; {intr if intr is not None else 'n/a'} "
+          f"CONFIRMED rows of probe users in MariaDB |")
+        w(f"| ≥ 20,000 simulated queued users, all served | {_mark(wr['users'] >= 20000 and wr['not_done'] == 0)} | "
+          f"{wr['users']:,} buyers, {wr['reserved']:,} reserved, {wr['not_done']:,} unfinished |")
+    w("")
