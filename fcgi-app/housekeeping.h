@@ -8,7 +8,8 @@
  * work; when its holder dies, the lease expires and another child takes it
  * within LEASE_TTL_MS plus a tick. The work, every reconcile_interval_s:
  *   - reconcile every ACTIVE event's gate counter with the database (a
- *     false "sold out" lasts at most one interval, see redis_gate.h);
+ *     false "sold out" lasts at most one interval, two under a surge that
+ *     keeps moving the counter; see redis_gate.h);
  *   - forget idempotency keys older than idempotency_ttl_s.
  */
 #ifndef BO_HOUSEKEEPING_H
@@ -31,7 +32,9 @@ struct reconcile_stats {
 /*
  * Set every ACTIVE event's gate counter to the database's unsold seats,
  * unless an increment raced the read (tried again, twice, then left to the
- * next pass). 0, or -1 (the detail in the db or redis handle, in err).
+ * next pass); a counter that stays below the database at every look of
+ * passes LOW_PERSIST_MS or more apart gets the smallest deficit back. 0, or
+ * -1 (the detail in the db or redis handle, in err).
  */
 int	 reconcile_gates(struct store *, struct reconcile_stats *, char *err,
 	    size_t errlen) __attribute__((warn_unused_result));

@@ -12,7 +12,9 @@
  *   - the housekeeping child reconciles every counter with the database
  *     every reconcile_interval_s, so a give-back that never happened (a
  *     worker killed between admission and compensation, a Redis timeout
- *     after the script ran) makes a false "sold out" for at most that long.
+ *     after the script ran) makes a false "sold out" for at most that long,
+ *     or two intervals under a surge that keeps the counter moving (the
+ *     deficit must show at two passes, housekeeping.c).
  *
  * Reconciliation must not itself make a counter low: a cancel that returns
  * seats between its read of the database and its write would be lost. So
