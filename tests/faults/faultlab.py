@@ -397,10 +397,10 @@ class Surge:
         res = [s for s in sent if s[0] == "reserve"]
         c = Counter(s[5] for s in res)
         codes = Counter(s[6] for s in res if s[5] == 409)
+        other = {str(k): v for k, v in c.items() if k not in (201, 409, 503)}
         return {"requests": len(res), "201": c[201], "409": c[409], "503": c[503],
-                "other": len(res) - c[201] - c[409] - c[503],
-                "409 codes": dict(codes), "other statuses": {str(k): v for k, v in c.items()
-                                                             if k not in (201, 409, 503)},
+                "other": " ".join([str(sum(other.values()))] + [f"{k}x{v}" for k, v in sorted(other.items())]),
+                "409 codes": dict(codes),
                 "cancels": sum(1 for s in sent if s[0] == "cancel"),
                 "cancels 200": sum(1 for s in sent if s[0] == "cancel" and s[5] == 200)}
 
