@@ -475,6 +475,18 @@ reserve_txn(struct store *st, struct attempt_ctx *c)
 	return (a == ATTEMPT_OK ? RESERVE_OK : out);
 }
 
+/* An idempotency lookup that failed says why in the log's detail. */
+static enum reserve_outcome
+idem_failed(struct store *st, enum reserve_outcome o,
+    struct reserve_result *out)
+{
+	if (o == RESERVE_UNAVAILABLE || o == RESERVE_FAILED)
+		snprintf(out->detail, sizeof out->detail, "idempotency key: %s",
+		    *db_errstr(st->db) != '\0' ? db_errstr(st->db) :
+		    "its reservation is gone");
+	return (o);
+}
+
 enum reserve_outcome
 reserve(struct store *st, const struct reserve_req *rq,
     struct reserve_result *out)
@@ -491,7 +503,7 @@ reserve(struct store *st, const struct reserve_req *rq,
 		o = RESERVE_RATE_LIMITED;
 		goto done;
 	}
-	o = idem_begin(st, rq, &mark, &out->res);
+	o = idem_failed(st, idem_begin(st, rq, &mark, &out->res), out);
 	if (o == RESERVE_OK && (o = admit(st, &c, &a, out)) == RESERVE_OK) {
 		o = reserve_txn(st, &c);
 		/* Give back only what is known not to have committed. */
@@ -502,7 +514,8 @@ reserve(struct store *st, const struct reserve_req *rq,
 	out->outcome_unknown = o == RESERVE_UNAVAILABLE && c.unknown;
 	/* A twin with the same key committed first: answer what it got. */
 	if (c.duplicate)
-		o = idem_after_duplicate(st, rq, &out->res);
+		o = idem_failed(st, idem_after_duplicate(st, rq, &out->res),
+		    out);
 	idem_end(st, &mark);
 done:
 	if (o == RESERVE_ADMISSION_REQUIRED)
