@@ -275,11 +275,21 @@ reconcile_gates(struct store *st, struct reconcile_stats *s, char *err,
 	if (rv == 0 && n == -1)
 		rv = -1;
 	low_settle(st, rv == 0, s);
+	s->pending = nlows;
 	if (rv == -1)
 		snprintf(err, errlen, "%s%s", db_errstr(st->db),
 		    redis_conn_errstr(st->redis));
 	free(c);
 	return (rv);
+}
+
+int64_t
+reconcile_next_ms(const struct reconcile_stats *s, int interval_s)
+{
+	int64_t	interval_ms = (int64_t)interval_s * 1000;
+
+	return (s->pending > 0 && LOW_PERSIST_MS < interval_ms ?
+	    LOW_PERSIST_MS : interval_ms);
 }
 
 void

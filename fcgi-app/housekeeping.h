@@ -16,6 +16,7 @@
 #define BO_HOUSEKEEPING_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct bo_conf;
 struct store;
@@ -27,6 +28,7 @@ struct reconcile_stats {
 	int	events;		/* looked at */
 	int	corrected;	/* counters set (off, or missing) */
 	int	raced;		/* skipped: a give-back raced the pass */
+	int	pending;	/* pools low under traffic, to look at again */
 };
 
 /*
@@ -38,6 +40,12 @@ struct reconcile_stats {
  */
 int	 reconcile_gates(struct store *, struct reconcile_stats *, char *err,
 	    size_t errlen) __attribute__((warn_unused_result));
+/*
+ * Milliseconds until the next pass after one that ended with s: a pool left
+ * low under traffic is looked at again as soon as its give-back may be due
+ * (LOW_PERSIST_MS), not a whole interval_s later; else interval_s.
+ */
+int64_t	 reconcile_next_ms(const struct reconcile_stats *s, int interval_s);
 /* Forget idempotency keys older than idempotency_ttl_s (1,000 a pass). */
 void	 expire_idempotency_keys(struct store *);
 

@@ -618,6 +618,9 @@ START_TEST(test_reconcile_gives_back_a_lost_admission_under_traffic)
 	kid = churn(id, 2500);
 	ck_assert_msg(reconcile_gates(&st, &s, err, sizeof err) == 0, "%s", err);
 	in_flight = churned(id) + 1;
+	/* the low pool is looked at again after LOW_PERSIST_MS, not 5 s */
+	ck_assert_int_eq(s.pending, 1);
+	ck_assert_int_eq(reconcile_next_ms(&s, 5), 1000);
 	usleep(1200000);
 	ck_assert_msg(reconcile_gates(&st, &s, err, sizeof err) == 0, "%s", err);
 	ck_assert_int_eq(waitpid(kid, &status, 0), kid);
@@ -625,6 +628,9 @@ START_TEST(test_reconcile_gives_back_a_lost_admission_under_traffic)
 	ck_assert_int_ge(gate(id), 2000);
 	ck_assert_int_le(gate(id), 2000 + in_flight);
 	ck_assert_int_eq(unsold(id), 2000);
+	/* given back: nothing pending, the next pass after the whole interval */
+	ck_assert_int_eq(s.pending, 0);
+	ck_assert_int_eq(reconcile_next_ms(&s, 5), 5000);
 	hold_the_lease(false);
 }
 END_TEST
