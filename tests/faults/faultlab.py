@@ -331,7 +331,11 @@ class Surge:
         assert not any(t.is_alive() for t in self.threads), "surge clients still running"
 
     def _record(self, kind, rid, user, qty, key, r):
-        status = r.status_code if r is not None else "exception"
+        if r is not None:
+            status = r.status_code
+        else:                   # the Ledger's "exception ConnectionError": the name alone
+            with self.ledger.lock:
+                status = str(self.ledger.answers.get(rid, ("exception",))[0]).split()[-1]
         code = self._code(r) if r is not None and status not in (200, 201) else None
         with self.lock:
             self.sent.append((kind, rid, user, qty, key, status, code))
@@ -700,7 +704,9 @@ def check_run(cluster, api, surge, run, ev, base, resolved):
         f"metrics: {got_200} cancels answered 200, the clients got {len(ok_cancels)}, SQL has {len(cancelled)}"
     return {"total": figures["total"], "sold": figures["sold"], "available": figures["available"],
             "unknown": figures.get("outcome unknown (committed)", "0"),
-            "lost": figures.get("committed, not answered", 0), "metrics": f"{confirmed}/{creates}"}
+            "lost": figures.get("committed, not answered", 0),
+            "relearned": figures.get("committed, answer learned by a retry", 0),
+            "metrics": f"{confirmed}/{creates}"}
 
 
 def run_fault(cluster, api, strategy, fault, prof):
@@ -767,6 +773,7 @@ COLUMNS = [("strategy", "strategy", "{}"), ("fault", "fault", "{}"), ("requests"
            ("201", "201", "{}"), ("409", "409", "{}"), ("503", "503", "{}"), ("other", "other", "{}"),
            ("cancels", "cancels", "{}"), ("sold", "sold", "{}"), ("available", "avail", "{}"),
            ("total", "total", "{}"), ("unknown", "unknown (committed)", "{}"), ("lost", "lost", "{}"),
+           ("relearned", "learned by retry", "{}"),
            ("metrics", "metric/SQL", "{}"), ("right_after", "gate right after s", "{:.1f}"),
            ("lease", "lease", "{}"), ("secs", "run s", "{:.0f}")]
 

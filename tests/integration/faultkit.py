@@ -385,12 +385,13 @@ def check_invariants(api, ledger, event_id, total=None, lost_answers=0):
         for retry, first in ledger.retry_of.items():
             if retry in answered_201:
                 learned.setdefault(first, set()).add(answered_201[retry])
-    lost = []
+    lost, relearned = [], 0
     for rid, ids in created.items():
         assert len(ids) == 1, f"request {rid} created {len(ids)} reservations: {ids}"
         if rid in answers and rid not in answered_201 and rid not in unknown:
             if ids[0] in learned.get(ledger.retry_of.get(rid, rid), ()):
-                continue        # a retry with the same key was answered 201 with this row
+                relearned += 1  # a retry with the same key was answered 201 with this row
+                continue
             status = answers[rid][0]
             assert not_answered(status), \
                 f"reservation {ids[0]} was committed for request {rid}, which was answered {status}"
@@ -405,6 +406,8 @@ def check_invariants(api, ledger, event_id, total=None, lost_answers=0):
         figures["outcome unknown (committed)"] = f"{len(unknown)} ({len(unknown & set(created))})"
     if lost:
         figures["committed, not answered"] = len(lost)
+    if relearned:
+        figures["committed, answer learned by a retry"] = relearned
     return figures
 
 
