@@ -478,9 +478,10 @@ class Prober:
                 self.samples.append((time.monotonic(), *r))
             self.stop_flag.wait(self.interval)
 
-    def right_after(self, t):
-        """Seconds from t until the state was right and stayed right (None: not yet)."""
-        after = [s for s in self.samples if s[0] >= t]
+    def right_after(self, t, until=None):
+        """Seconds from t until the state was right and stayed right, up to until (the next
+        fault of a soak; default: now); None when it was still wrong at the end."""
+        after = [s for s in self.samples if s[0] >= t and (until is None or s[0] < until)]
         if not after or not after[-1][1]:
             return None
         wrong = [s for s in after if not s[1]]

@@ -10,7 +10,8 @@ At the end, the same checks as each run of the matrix (faultlab.check_run, after
 answer was sent again with its Idempotency-Key), and the report in --out:
   samples.tsv  every process sample (seconds, instance, role, pid, rss_kb, fds)
   db.tsv       seconds, database connections, daemon processes
-  faults.tsv   seconds, fault, seconds it took, gate right again after (s)
+  faults.tsv   seconds, fault, seconds it took, gate right again after (s), before the next fault
+  probes.tsv   every look of the prober: seconds, right (1/0), what it saw
   soak.md      the machine, the command, a table per minute and the verdict
   soak.png     RSS, fds and connections over time (gnuplot, when installed)
 "Flat": the last two minutes' medians against the first two's (after a minute of warm-up):
@@ -130,7 +131,8 @@ def verdict(first, last):
     return not reasons, reasons
 
 
-def write_report(a, out, sampler, faults_done, figures, counts, elapsed, flat, reasons, first, last):
+def write_report(a, out, sampler, faults_done, figures, counts, elapsed, flat, reasons, first, last,
+                 prober_samples=(), t0=0.0):
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "samples.tsv", "w") as f:
         f.write("t\tinstance\trole\tpid\trss_kb\tfds\n")
@@ -140,6 +142,10 @@ def write_report(a, out, sampler, faults_done, figures, counts, elapsed, flat, r
         f.write("t\tconnections\tprocesses\n")
         for t, c, n in sampler.db:
             f.write(f"{t:.1f}\t{'' if c is None else c}\t{n}\n")
+    with open(out / "probes.tsv", "w") as f:
+        f.write("t\tright\tdetail\n")
+        for t, ok, detail in prober_samples:
+            f.write(f"{t - t0:.1f}\t{int(ok)}\t{detail}\n")
     with open(out / "faults.tsv", "w") as f:
         f.write("t\tfault\tseconds\tright_after\n")
         for t, name, secs, right in faults_done:
@@ -183,7 +189,8 @@ def write_report(a, out, sampler, faults_done, figures, counts, elapsed, flat, r
                      f"{w['master_fds']:.0f} | {w['conns']:.0f} | {w['conns_per_proc']:.2f} |")
     lines += ["", "## Faults", "", "| at s | fault | took s | gate right again after s |", "|---|---|---|---|"]
     for t, name, secs, right in faults_done:
-        lines.append(f"| {t:.0f} | {name} | {secs:.1f} | {'-' if right is None else f'{right:.1f}'} |")
+        lines.append(f"| {t:.0f} | {name} | {secs:.1f} | "
+                     f"{'still wrong at the next fault' if right is None else f'{right:.1f}'} |")
     lines += ["", "## Verdict", "",
               f"First two minutes after warm-up against the last two: worker RSS "
               f"{first['worker_rss_kb'] / 1024:.1f} -> {last['worker_rss_kb'] / 1024:.1f} MiB, worker fds "
@@ -224,6 +231,8 @@ def plot(out):
 set output '{out}/soak.png'
 set multiplot layout 3,1 title 'soak: {len(faults)} faults (grey lines), 2 instances'
 set xlabel 'seconds'
+set yrange [0:*]
+set key bottom right
 {arrows}
 set ylabel 'MiB'
 plot '{out}/plot.tsv' using 1:2 with lines title 'median worker RSS'
@@ -303,8 +312,10 @@ def main():
     finally:
         prober.stop()
         sampler.stop()
-    for f in faults_done:
-        f[3] = prober.right_after(t0 + f[0] + f[2])
+    # each fault's own window: from its end until the next fault strikes
+    for i, f in enumerate(faults_done):
+        until = t0 + faults_done[i + 1][0] if i + 1 < len(faults_done) else None
+        f[3] = prober.right_after(t0 + f[0] + f[2], until)
     figures = None
     if failed is None:
         try:
@@ -318,7 +329,8 @@ def main():
     flat, reasons = verdict(first, last)
     out = Path(a.out)
     write_report(a, out, sampler, faults_done, figures or {"sold": "-", "available": "-", "total": "-",
-                 "unknown": "-", "metrics": "-"}, surge.counts(), elapsed, flat, reasons, first, last)
+                 "unknown": "-", "metrics": "-"}, surge.counts(), elapsed, flat, reasons, first, last,
+                 prober.samples, t0)
     api.close_created()
     print((out / "soak.md").read_text())
     if failed:
