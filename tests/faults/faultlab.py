@@ -56,7 +56,7 @@ STRATEGIES = ("gate", "event-lock")
 
 # The short profile runs in scripts/test; the long one is scripts/faults.
 PROFILES = {
-    "short": dict(clients=10, seats=60, before=1.5, after_min=1.5, settle_max=25.0, kills=2,
+    "short": dict(clients=10, seats=60, before=1.0, after_min=1.0, settle_max=25.0, kills=2,
                   redis_down=0.5, redis_stall=1.5, mysql_stall=3.0, kill_rounds=3, resolve=False),
     "long": dict(clients=24, seats=150, before=4.0, after_min=6.0, settle_max=40.0, kills=4,
                  redis_down=3.0, redis_stall=4.0, mysql_stall=8.0, kill_rounds=8, resolve=True),

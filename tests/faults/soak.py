@@ -191,6 +191,16 @@ def write_report(a, out, sampler, faults_done, figures, counts, elapsed, flat, r
     for t, name, secs, right in faults_done:
         lines.append(f"| {t:.0f} | {name} | {secs:.1f} | "
                      f"{'still wrong at the next fault' if right is None else f'{right:.1f}'} |")
+    lives = {}
+    for t, _k, role, pid, _rss, _fds in sampler.procs:
+        if role == "worker":
+            first, _ = lives.get(pid, (t, t))
+            lives[pid] = (first, t)
+    spans = sorted(b - a for a, b in lives.values())
+    if spans:
+        lines += ["", f"Workers sampled: {len(spans)} (killed, rolled and restarted by the faults; "
+                  f"max_requests = {os.environ.get('BOXOFFICE_MAX_REQUESTS', 'the default')}); "
+                  f"seen alive for {median(spans):.0f} s at the median, {spans[-1]:.0f} s at the longest."]
     lines += ["", "## Verdict", "",
               f"First two minutes after warm-up against the last two: worker RSS "
               f"{first['worker_rss_kb'] / 1024:.1f} -> {last['worker_rss_kb'] / 1024:.1f} MiB, worker fds "
