@@ -142,11 +142,14 @@ precheck(struct store *st, const struct reserve_req *rq,
 	return (o);
 }
 
-/* Build the gate counter from the database, one worker at a time. */
+/*
+ * Build the gate counter from the database, one worker at a time; the
+ * version read first keeps a give-back made meanwhile from being lost.
+ */
 static void
 gate_refill(struct store *st, int64_t event_id, const char *pool)
 {
-	char	lock[96], token[LOCK_TOKEN_LEN + 1];
+	char	lock[96], token[LOCK_TOKEN_LEN + 1], version[24];
 	int64_t	available;
 	bool	set;
 
@@ -154,9 +157,10 @@ gate_refill(struct store *st, int64_t event_id, const char *pool)
 	    pool);
 	if (redis_lock_acquire(st->redis, lock, 2000, token) != LOCK_ACQUIRED)
 		return;
-	if (inventory_available(st->db, event_id, pool, &available) ==
-	    INV_OK && gate_init(st->redis, event_id, pool, available, &set) ==
-	    0 && set)
+	if (gate_version(st->redis, event_id, pool, version, sizeof version) ==
+	    0 && inventory_available(st->db, event_id, pool, &available) ==
+	    INV_OK && gate_rebuild(st->redis, event_id, pool, available,
+	    version, &set) == 0 && set)
 		METRIC_INC(gate_rebuilds);
 	(void)redis_lock_release(st->redis, lock, token);
 }
