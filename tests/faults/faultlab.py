@@ -524,19 +524,21 @@ def fault_worker_kill(run):
     """SIGKILL random workers of every instance, and the lease holder's housekeeper."""
     rng = random.Random()
     holder = _leader(run)
+    killed = 0
     for n in range(run.prof["kills"]):
         for inst in run.cluster.instances:
             workers = inst.workers()
             if workers:
                 pid = rng.choice(workers)
                 os.kill(pid, signal.SIGKILL)
-                run.kills += 1
+                killed += 1
         time.sleep(0.3)
+    run.kills += killed
     hk = holder.housekeeper()
     if hk:
         os.kill(hk, signal.SIGKILL)
         run.holder_killed = time.monotonic()
-    run.note(f"{run.kills} workers and the housekeeper of instance {holder.k} (lease holder) SIGKILLed")
+    run.note(f"{killed} workers and the housekeeper of instance {holder.k} (lease holder) SIGKILLed")
     for inst in run.cluster.instances:
         wait_until(f"instance {inst.k}'s workers respawned",
                    lambda: len(inst.workers()) >= run.cluster.workers_each, 30)

@@ -194,8 +194,8 @@ def write_report(a, out, sampler, faults_done, figures, counts, elapsed, flat, r
     lives = {}
     for t, _k, role, pid, _rss, _fds in sampler.procs:
         if role == "worker":
-            first, _ = lives.get(pid, (t, t))
-            lives[pid] = (first, t)
+            born, _ = lives.get(pid, (t, t))
+            lives[pid] = (born, t)
     spans = sorted(b - a for a, b in lives.values())
     if spans:
         lines += ["", f"Workers sampled: {len(spans)} (killed, rolled and restarted by the faults; "
