@@ -55,7 +55,8 @@ lease_hold(struct store *st, bool held, char token[LOCK_TOKEN_LEN + 1])
 	return (r == LOCK_ACQUIRED);
 }
 
-static void
+/* One pass; the milliseconds until the next one is due. */
+static int64_t
 housekeeping_pass(struct store *st)
 {
 	struct reconcile_stats	s;
@@ -63,13 +64,15 @@ housekeeping_pass(struct store *st)
 	int64_t			t0 = time_mono_ms();
 
 	METRIC_INC(housekeeping_passes);
-	if (reconcile_gates(st, &s, err, sizeof err) == -1)
+	if (reconcile_gates(st, &s, err, sizeof err) == -1) {
 		log_warn("housekeeping: reconcile failed: %s", err);
-	else if (s.corrected > 0 || s.raced > 0)
+		s.pending = 0;
+	} else if (s.corrected > 0 || s.raced > 0)
 		log_info("housekeeping: reconciled %d events in %lld ms, %d "
 		    "corrected, %d left for the next pass", s.events,
 		    (long long)(time_mono_ms() - t0), s.corrected, s.raced);
 	expire_idempotency_keys(st);
+	return (reconcile_next_ms(&s, st->conf->reconcile_interval_s));
 }
 
 void
@@ -99,10 +102,8 @@ housekeeper_main(const struct bo_conf *conf)
 				    db_errstr(st.db));
 		} else
 			metrics_queue_clear(0);
-		if (held && now >= next_pass) {
-			housekeeping_pass(&st);
-			next_pass = now + conf->reconcile_interval_s * 1000;
-		}
+		if (held && now >= next_pass)
+			next_pass = now + housekeeping_pass(&st);
 		if (!hk_quit)
 			nanosleep(&tick, NULL);
 	}

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,39 @@
 #include "redis_conn.h"
 #include "redis_gate.h"
 #include "store.h"
+#include "timeutil.h"
 #include "xmalloc.h"
 
 #define CHUNK		500	/* events per round trip */
 #define RACE_RETRIES	2
 #define SECOND_LOOK_MS	200	/* longer than a reservation transaction */
+#define LOW_MAX		64	/* low pools remembered across passes */
+#define LOW_PERSIST_MS	1000	/* longer than a reservation takes when all
+				   is well */
+
+/*
+ * Low counters that raced their second look. A counter that a surge keeps
+ * moving is never unchanged for SECOND_LOOK_MS, so the second look alone
+ * would leave a give-back that never happened (a worker killed between an
+ * admission and its compensation) as a false "sold out" for as long as the
+ * surge lasts. Such a pool is remembered with the smallest deficit (database
+ * minus counter) of its looks. When every pass since LOW_PERSIST_MS or more
+ * found it low and racing, that deficit is given back with gate_adjust,
+ * which leaves the surge's own moves alone. A reservation in flight at every
+ * look would be given back too: that over-admits, which the database
+ * refuses and a later pass sets right (a high counter is set at once).
+ */
+struct low_pool {
+	int64_t		event_id;
+	char		pool[24];
+	int64_t		deficit;	/* the smallest seen */
+	int64_t		since_ms;	/* first seen */
+	bool		seen;		/* low and racing in this pass */
+	bool		fine;		/* some look of this pass was not */
+};
+
+static struct low_pool	lows[LOW_MAX];
+static int		nlows;
 
 /* The pools of ACTIVE events after (event, pool), at most CHUNK; -1. */
 static int
@@ -84,17 +113,92 @@ count_sets(const struct gate_check *c, int n, struct reconcile_stats *s)
 	}
 }
 
+/* The remembered low pool of c; a new one (NULL when full) if add. */
+static struct low_pool *
+low_find(const struct gate_check *c, bool add)
+{
+	struct low_pool	*l;
+	int		 i;
+
+	for (i = 0; i < nlows; i++)
+		if (lows[i].event_id == c->event_id &&
+		    strcmp(lows[i].pool, c->pool) == 0)
+			return (&lows[i]);
+	if (!add || nlows == LOW_MAX)
+		return (NULL);
+	l = &lows[nlows++];
+	memset(l, 0, sizeof *l);
+	l->event_id = c->event_id;
+	snprintf(l->pool, sizeof l->pool, "%s", c->pool);
+	l->deficit = INT64_MAX;
+	l->since_ms = time_mono_ms();
+	return (l);
+}
+
+/* One look at c: low and racing (deficit > 0), or not (deficit 0). */
+static void
+low_note(const struct gate_check *c, int64_t deficit)
+{
+	struct low_pool	*l = low_find(c, deficit > 0);
+
+	if (l == NULL)
+		return;
+	if (deficit <= 0) {
+		l->fine = true;
+		return;
+	}
+	l->seen = true;
+	if (deficit < l->deficit)
+		l->deficit = deficit;
+}
+
+/*
+ * After a whole pass: give back what stayed missing since LOW_PERSIST_MS,
+ * forget the pools that were fine at some look or not seen. A failed pass
+ * (complete false) decides nothing.
+ */
+static void
+low_settle(struct store *st, bool complete, struct reconcile_stats *s)
+{
+	struct low_pool	*l;
+	int		 i = 0;
+
+	while (i < nlows) {
+		l = &lows[i];
+		if (complete && l->seen && !l->fine &&
+		    time_mono_ms() - l->since_ms >= LOW_PERSIST_MS &&
+		    gate_adjust(st->redis, l->event_id, l->pool, l->deficit) ==
+		    0) {
+			s->corrected++;
+			METRIC_INC(gate_corrections);
+			log_info("reconcile: event %" PRId64 "%s%s gate counter "
+			    "stayed below the database under traffic; gave %"
+			    PRId64 " back", l->event_id, *l->pool != '\0' ?
+			    " class " : "", l->pool, l->deficit);
+			l->fine = true;
+		}
+		if (complete && (!l->seen || l->fine)) {
+			lows[i] = lows[--nlows];
+			continue;
+		}
+		l->seen = l->fine = false;
+		i++;
+	}
+}
+
 /*
  * Versions and counters first, then the database, then the compare-and-
  * set. A counter below the database may only show reservations in flight:
  * those get a second look SECOND_LOOK_MS later, with the database read
- * again, and are raised only if their counter did not move meanwhile.
+ * again, and are raised only if their counter did not move meanwhile (or,
+ * under a surge that keeps moving it, by low_settle).
  */
 static int
 reconcile_chunk(struct store *st, struct gate_check *c, int n,
     struct reconcile_stats *s)
 {
 	struct gate_check	low[CHUNK];
+	int64_t			first[CHUNK], second;
 	int			i, nlow = 0, nnow = 0;
 
 	if (gate_versions(st->redis, c, (size_t)n) == -1 ||
@@ -103,14 +207,18 @@ reconcile_chunk(struct store *st, struct gate_check *c, int n,
 	for (i = 0; i < n; i++) {
 		c[i].quiet = c[i].counter[0] != '\0' &&
 		    strtoll(c[i].counter, NULL, 10) < c[i].want;
-		if (c[i].quiet)
+		if (c[i].quiet) {
+			first[nlow] = c[i].want - strtoll(c[i].counter, NULL,
+			    10);
 			low[nlow++] = c[i];
-		else
+		} else
 			c[nnow++] = c[i];
 	}
 	if (gate_reconcile(st->redis, c, (size_t)nnow) == -1)
 		return (-1);
 	count_sets(c, nnow, s);
+	for (i = 0; i < nnow; i++)
+		low_note(&c[i], 0);
 	if (nlow > 0) {
 		nanosleep(&(struct timespec){ 0, SECOND_LOOK_MS * 1000000L },
 		    NULL);
@@ -118,6 +226,11 @@ reconcile_chunk(struct store *st, struct gate_check *c, int n,
 		    gate_reconcile(st->redis, low, (size_t)nlow) == -1)
 			return (-1);
 		count_sets(low, nlow, s);
+		for (i = 0; i < nlow; i++) {
+			second = low[i].had >= 0 ? low[i].want - low[i].had : 0;
+			low_note(&low[i], low[i].result != GATE_RACED ? 0 :
+			    first[i] < second ? first[i] : second);
+		}
 		memcpy(c + nnow, low, (size_t)nlow * sizeof *low);
 	}
 	return (0);
@@ -161,11 +274,22 @@ reconcile_gates(struct store *st, struct reconcile_stats *s, char *err,
 	}
 	if (rv == 0 && n == -1)
 		rv = -1;
+	low_settle(st, rv == 0, s);
+	s->pending = nlows;
 	if (rv == -1)
 		snprintf(err, errlen, "%s%s", db_errstr(st->db),
 		    redis_conn_errstr(st->redis));
 	free(c);
 	return (rv);
+}
+
+int64_t
+reconcile_next_ms(const struct reconcile_stats *s, int interval_s)
+{
+	int64_t	interval_ms = (int64_t)interval_s * 1000;
+
+	return (s->pending > 0 && LOW_PERSIST_MS < interval_ms ?
+	    LOW_PERSIST_MS : interval_ms);
 }
 
 void

@@ -8,13 +8,15 @@
  * work; when its holder dies, the lease expires and another child takes it
  * within LEASE_TTL_MS plus a tick. The work, every reconcile_interval_s:
  *   - reconcile every ACTIVE event's gate counter with the database (a
- *     false "sold out" lasts at most one interval, see redis_gate.h);
+ *     false "sold out" lasts at most one interval, two under a surge that
+ *     keeps moving the counter; see redis_gate.h);
  *   - forget idempotency keys older than idempotency_ttl_s.
  */
 #ifndef BO_HOUSEKEEPING_H
 #define BO_HOUSEKEEPING_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct bo_conf;
 struct store;
@@ -26,15 +28,24 @@ struct reconcile_stats {
 	int	events;		/* looked at */
 	int	corrected;	/* counters set (off, or missing) */
 	int	raced;		/* skipped: a give-back raced the pass */
+	int	pending;	/* pools low under traffic, to look at again */
 };
 
 /*
  * Set every ACTIVE event's gate counter to the database's unsold seats,
  * unless an increment raced the read (tried again, twice, then left to the
- * next pass). 0, or -1 (the detail in the db or redis handle, in err).
+ * next pass); a counter that stays below the database at every look of
+ * passes LOW_PERSIST_MS or more apart gets the smallest deficit back. 0, or
+ * -1 (the detail in the db or redis handle, in err).
  */
 int	 reconcile_gates(struct store *, struct reconcile_stats *, char *err,
 	    size_t errlen) __attribute__((warn_unused_result));
+/*
+ * Milliseconds until the next pass after one that ended with s: a pool left
+ * low under traffic is looked at again as soon as its give-back may be due
+ * (LOW_PERSIST_MS), not a whole interval_s later; else interval_s.
+ */
+int64_t	 reconcile_next_ms(const struct reconcile_stats *s, int interval_s);
 /* Forget idempotency keys older than idempotency_ttl_s (1,000 a pass). */
 void	 expire_idempotency_keys(struct store *);
 

@@ -28,6 +28,12 @@ static struct redis_script adjust_script = REDIS_SCRIPT("gate_adjust",
     "if redis.call('EXISTS', KEYS[1]) == 1 then "
     "return redis.call('INCRBY', KEYS[1], d) end return false");
 
+/* 1 set; 0 a counter exists, or an increment bumped the version since. */
+static struct redis_script rebuild_script = REDIS_SCRIPT("gate_rebuild",
+    "if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then return 0 end "
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 1 end "
+    "return 0");
+
 /*
  * 0 same, 1 set, -1 the version (or, unless ARGV[3] is '*', the counter)
  * moved since it was read; the counter before is {_, had}.
@@ -118,6 +124,41 @@ gate_init(struct redis_conn *rc, int64_t event_id, const char *pool,
 	    (long long)value)) == NULL)
 		return (-1);
 	*set = r->type == REDIS_REPLY_STATUS;
+	freeReplyObject(r);
+	return (0);
+}
+
+int
+gate_version(struct redis_conn *rc, int64_t event_id, const char *pool,
+    char *buf, size_t len)
+{
+	char		 vkey[88];
+	redisReply	*r;
+
+	version_key(event_id, pool, vkey, sizeof vkey);
+	if ((r = redis_conn_commandf(rc, "GET %s", vkey)) == NULL)
+		return (-1);
+	snprintf(buf, len, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+	freeReplyObject(r);
+	return (0);
+}
+
+int
+gate_rebuild(struct redis_conn *rc, int64_t event_id, const char *pool,
+    int64_t value, const char *version, bool *set)
+{
+	char		 key[80], vkey[88], arg[32];
+	const char	*keys[2] = { key, vkey }, *args[2] = { arg, version };
+	redisReply	*r;
+
+	*set = false;
+	gate_key(event_id, pool, key, sizeof key);
+	version_key(event_id, pool, vkey, sizeof vkey);
+	snprintf(arg, sizeof arg, "%" PRId64, value);
+	if ((r = redis_script_run(rc, &rebuild_script, 2, keys, 2, args)) ==
+	    NULL)
+		return (-1);
+	*set = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 	freeReplyObject(r);
 	return (0);
 }

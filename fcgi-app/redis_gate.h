@@ -12,7 +12,9 @@
  *   - the housekeeping child reconciles every counter with the database
  *     every reconcile_interval_s, so a give-back that never happened (a
  *     worker killed between admission and compensation, a Redis timeout
- *     after the script ran) makes a false "sold out" for at most that long.
+ *     after the script ran) makes a false "sold out" for at most that long,
+ *     or two intervals under a surge that keeps the counter moving (the
+ *     deficit must show at two passes, housekeeping.c).
  *
  * Reconciliation must not itself make a counter low: a cancel that returns
  * seats between its read of the database and its write would be lost. So
@@ -62,6 +64,18 @@ int	 gate_adjust(struct redis_conn *, int64_t event_id, const char *pool,
  */
 int	 gate_init(struct redis_conn *, int64_t event_id, const char *pool,
 	    int64_t value, bool *set);
+/* The pool's version as it is now ("" when none), in buf. 0 or -1. */
+int	 gate_version(struct redis_conn *, int64_t event_id, const char *pool,
+	    char *buf, size_t len);
+/*
+ * A counter rebuilt from the database: set to value unless one exists or an
+ * increment bumped the version since gate_version read it before the
+ * database (a give-back that found no counter would be lost: the counter
+ * stays missing for the next rebuild). 0 (*set says whether it was set) or
+ * -1.
+ */
+int	 gate_rebuild(struct redis_conn *, int64_t event_id, const char *pool,
+	    int64_t value, const char *version, bool *set);
 /* Drop a pool's counter and its version (a deleted event). 0 or -1. */
 int	 gate_forget(struct redis_conn *, int64_t event_id, const char *pool);
 

@@ -142,11 +142,14 @@ precheck(struct store *st, const struct reserve_req *rq,
 	return (o);
 }
 
-/* Build the gate counter from the database, one worker at a time. */
+/*
+ * Build the gate counter from the database, one worker at a time; the
+ * version read first keeps a give-back made meanwhile from being lost.
+ */
 static void
 gate_refill(struct store *st, int64_t event_id, const char *pool)
 {
-	char	lock[96], token[LOCK_TOKEN_LEN + 1];
+	char	lock[96], token[LOCK_TOKEN_LEN + 1], version[24];
 	int64_t	available;
 	bool	set;
 
@@ -154,9 +157,10 @@ gate_refill(struct store *st, int64_t event_id, const char *pool)
 	    pool);
 	if (redis_lock_acquire(st->redis, lock, 2000, token) != LOCK_ACQUIRED)
 		return;
-	if (inventory_available(st->db, event_id, pool, &available) ==
-	    INV_OK && gate_init(st->redis, event_id, pool, available, &set) ==
-	    0 && set)
+	if (gate_version(st->redis, event_id, pool, version, sizeof version) ==
+	    0 && inventory_available(st->db, event_id, pool, &available) ==
+	    INV_OK && gate_rebuild(st->redis, event_id, pool, available,
+	    version, &set) == 0 && set)
 		METRIC_INC(gate_rebuilds);
 	(void)redis_lock_release(st->redis, lock, token);
 }
@@ -475,6 +479,18 @@ reserve_txn(struct store *st, struct attempt_ctx *c)
 	return (a == ATTEMPT_OK ? RESERVE_OK : out);
 }
 
+/* An idempotency lookup that failed says why in the log's detail. */
+static enum reserve_outcome
+idem_failed(struct store *st, enum reserve_outcome o,
+    struct reserve_result *out)
+{
+	if (o == RESERVE_UNAVAILABLE || o == RESERVE_FAILED)
+		snprintf(out->detail, sizeof out->detail, "idempotency key: %s",
+		    *db_errstr(st->db) != '\0' ? db_errstr(st->db) :
+		    "its reservation is gone");
+	return (o);
+}
+
 enum reserve_outcome
 reserve(struct store *st, const struct reserve_req *rq,
     struct reserve_result *out)
@@ -491,7 +507,7 @@ reserve(struct store *st, const struct reserve_req *rq,
 		o = RESERVE_RATE_LIMITED;
 		goto done;
 	}
-	o = idem_begin(st, rq, &mark, &out->res);
+	o = idem_failed(st, idem_begin(st, rq, &mark, &out->res), out);
 	if (o == RESERVE_OK && (o = admit(st, &c, &a, out)) == RESERVE_OK) {
 		o = reserve_txn(st, &c);
 		/* Give back only what is known not to have committed. */
@@ -502,7 +518,8 @@ reserve(struct store *st, const struct reserve_req *rq,
 	out->outcome_unknown = o == RESERVE_UNAVAILABLE && c.unknown;
 	/* A twin with the same key committed first: answer what it got. */
 	if (c.duplicate)
-		o = idem_after_duplicate(st, rq, &out->res);
+		o = idem_failed(st, idem_after_duplicate(st, rq, &out->res),
+		    out);
 	idem_end(st, &mark);
 done:
 	if (o == RESERVE_ADMISSION_REQUIRED)

@@ -189,11 +189,12 @@ def _close(s):
 
 # ---------------------------------------------------------------- SQL sessions
 
-def sql_session(env, autocommit=True):
-    """A session as the application's database user (it may KILL the daemon's own connections)."""
+def sql_session(env, autocommit=True, **kw):
+    """A session as the application's database user (it may KILL the daemon's own connections);
+    kw goes to pymysql.connect (e.g. read_timeout)."""
     return pymysql.connect(unix_socket=env["BOXOFFICE_MYSQL_SOCKET"], user=env["BOXOFFICE_MYSQL_USER"],
                            password=env["BOXOFFICE_MYSQL_PASSWORD"], database=env["BOXOFFICE_MYSQL_DB"],
-                           autocommit=autocommit, charset="utf8mb4")
+                           autocommit=autocommit, charset="utf8mb4", **kw)
 
 
 class TableLock:
@@ -295,15 +296,23 @@ def request_id():
 
 class Ledger:
     """Every answer a fault test got, by the X-Request-Id it sent, so that the database can be
-    held to it: each 201 is a committed row, each committed row was answered 201."""
+    held to it: each 201 is a committed row, each committed row was answered 201.
+
+    A client that got no usable answer may send the same request again with the same
+    Idempotency-Key (retry_of: the request id of the first attempt); the committed row of the
+    first attempt is then answered by the retry's 201."""
 
     def __init__(self, api):
         self.api = api
         self.answers = {}       # request id -> (status, body or None)
+        self.retry_of = {}      # request id of a retry -> request id of the first attempt
         self.lock = threading.Lock()
 
-    def call(self, method, path, **kw):
-        rid = request_id()
+    def call(self, method, path, rid=None, retry_of=None, **kw):
+        rid = rid or request_id()
+        if retry_of is not None:
+            with self.lock:
+                self.retry_of[rid] = retry_of
         headers = dict(kw.pop("headers", None) or {})
         headers["X-Request-Id"] = rid
         try:
@@ -316,9 +325,10 @@ class Ledger:
             self.answers[rid] = (status, body)
         return r
 
-    def reserve(self, event_id, user, quantity=1, key=None, admin=False):
+    def reserve(self, event_id, user, quantity=1, key=None, admin=False, rid=None, retry_of=None):
         h = {"Idempotency-Key": key} if key is not None else None
-        return self.call("POST", "/api/reservations", headers=h, admin=admin,
+        return self.call("POST", "/api/reservations", headers=h, admin=admin, rid=rid,
+                         retry_of=retry_of,
                          json={"eventId": event_id, "userId": user, "quantity": quantity})
 
     def statuses(self):
@@ -326,8 +336,12 @@ class Ledger:
             return [a[0] for a in self.answers.values()]
 
 
-def check_invariants(api, ledger, event_id, total=None):
-    """The figures every fault test ends with; returns them as a dict."""
+def check_invariants(api, ledger, event_id, total=None, lost_answers=0):
+    """The figures every fault test ends with; returns them as a dict.
+
+    lost_answers: how many committed rows may have had no answer at all (a transport error, or a
+    502/504 from nginx: the worker was SIGKILLed between COMMIT and its answer) and no retry
+    that learned the outcome. Only a test that kills workers has any."""
     eid = int(event_id)
     if total is None:
         total = int(api.sql_value(f"SELECT total_seats FROM events WHERE id={eid}"))
@@ -357,27 +371,49 @@ def check_invariants(api, ledger, event_id, total=None):
     for rid, (status, body) in answers.items():
         if status == 201 and body and body.get("data", {}).get("eventId") == eid:
             answered_201[rid] = int(body["data"]["id"])
+    rows = {int(i) for (i,) in api.sql(f"SELECT id FROM reservations WHERE event_id = {eid}")}
     for rid, res_id in answered_201.items():
         replayed = rid not in created
         assert replayed or created[rid] == [res_id], \
             f"201 for request {rid} said reservation {res_id}, the audit says {created[rid]}"
-        st = api.sql_value(f"SELECT status FROM reservations WHERE id = {res_id}")
-        assert st is not None, f"201 for request {rid}: reservation {res_id} is not in the database"
+        assert res_id in rows, f"201 for request {rid}: reservation {res_id} is not in the database"
     # every committed row's request was answered 201, or 503 saying its outcome is unknown (the
     # daemon could not learn it within txn_lookup_wait_ms), or was not one of ours
     unknown = {rid for rid, (status, body) in answers.items() if outcome_unknown(status, body)}
+    with ledger.lock:
+        learned = {}            # first attempt -> reservation ids its retries were answered 201 with
+        for retry, first in ledger.retry_of.items():
+            if retry in answered_201:
+                learned.setdefault(first, set()).add(answered_201[retry])
+    lost, relearned = [], 0
     for rid, ids in created.items():
         assert len(ids) == 1, f"request {rid} created {len(ids)} reservations: {ids}"
-        if rid in answers:
-            assert rid in answered_201 or rid in unknown, \
-                f"reservation {ids[0]} was committed for request {rid}, which was answered {answers[rid][0]}"
+        if rid in answers and rid not in answered_201 and rid not in unknown:
+            if ids[0] in learned.get(ledger.retry_of.get(rid, rid), ()):
+                relearned += 1  # a retry with the same key was answered 201 with this row
+                continue
+            status = answers[rid][0]
+            assert not_answered(status), \
+                f"reservation {ids[0]} was committed for request {rid}, which was answered {status}"
+            lost.append(rid)
+    assert len(lost) <= lost_answers, \
+        f"{len(lost)} committed reservations got no answer (allowed: {lost_answers}): {lost[:5]}"
     counts = {}
     for st in ledger.statuses():
         counts[str(st)] = counts.get(str(st), 0) + 1
     figures = {"total": total, "sold": sold, "available": held, "answers": dict(sorted(counts.items()))}
     if unknown:
         figures["outcome unknown (committed)"] = f"{len(unknown)} ({len(unknown & set(created))})"
+    if lost:
+        figures["committed, not answered"] = len(lost)
+    if relearned:
+        figures["committed, answer learned by a retry"] = relearned
     return figures
+
+
+def not_answered(status):
+    """No answer from the daemon: the connection failed, or nginx said its upstream failed."""
+    return not isinstance(status, int) or status in (502, 504)
 
 
 def outcome_unknown(status, body):

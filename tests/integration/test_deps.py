@@ -3,9 +3,13 @@
 Each test stops one server by its pid (the stack's pid file), checks /api/ready, then brings
 the stack back with scripts/stack up (which restarts only what is missing and waits for
 ready=200)."""
+import json
 import signal
+import uuid
+from pathlib import Path
 
 from conftest import assert_error_envelope, assert_success_envelope
+from openapi_check import Api, tag
 
 
 def test_ready_503_while_mariadb_is_down_and_200_after_restart(healthy_stack):
@@ -54,3 +58,30 @@ def test_ready_degraded_while_redis_is_down(healthy_stack):
     r = stack.wait_status("/api/ready", lambda r: r.status_code == 200 and
                           r.json()["data"]["status"] == "UP", timeout=60)
     assert r.json()["data"]["components"]["redis"]["status"] == "UP"
+
+
+def test_a_keyed_reservation_while_mariadb_is_down_logs_why(healthy_stack):
+    """The Idempotency-Key's lookup is the first query of a reservation whose event is cached:
+    when MariaDB is down it fails, the client gets 503 with Retry-After, and the log line of
+    that 503 names the database's error (it used to be "detail":"", found by the fault matrix)."""
+    stack = healthy_stack
+    api = Api(stack)
+    ev = api.create_event(totalSeats=5, maxPerRequest=2)
+    api.reserved(ev["id"], f"warm-{tag()}")             # the event is in the cache now
+    stack.stop_pid(stack.env["BOXOFFICE_MYSQL_PID_FILE"], signal.SIGTERM, timeout=60)
+    try:
+        rid = "deps-" + uuid.uuid4().hex
+        r = api.call("POST", "/api/reservations", check=False,
+                     headers={"Idempotency-Key": uuid.uuid4().hex, "X-Request-Id": rid},
+                     json={"eventId": ev["id"], "userId": f"u-{tag()}", "quantity": 1})
+        assert_error_envelope(r, 503, "SERVICE_UNAVAILABLE")
+        assert r.headers.get("Retry-After"), dict(r.headers)
+        lines = [json.loads(line) for line in
+                 Path(stack.env["BOXOFFICE_APP_LOG"]).read_text(errors="replace").splitlines()
+                 if rid in line and line.startswith("{")]
+        failed = [d for d in lines if d.get("status") == 503 and "detail" in d]
+        assert failed, lines
+        assert all(d["detail"].strip() for d in failed), failed
+    finally:
+        stack.up()
+        api.close_created()

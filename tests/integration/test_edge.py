@@ -27,6 +27,7 @@ CODE_SCHEMAS = {
     "UNAUTHORIZED": "CodeUnauthorized",
     "PAYLOAD_TOO_LARGE": "CodePayloadTooLarge",
     "UNSUPPORTED_MEDIA_TYPE": "CodeUnsupportedMediaType",
+    "SERVICE_UNAVAILABLE": "CodeServiceUnavailable",
 }
 SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 HOST = b"Host: edge.test"
