@@ -112,9 +112,12 @@ def test_credential_refresh_installed(host):
 def test_cloudwatch_agent_config(host):
     cfg = json.loads(host.file("/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json").content_string)
     files = {f["file_path"]: f["log_group_name"] for f in cfg["logs"]["logs_collected"]["files"]["collect_list"]}
+    streams = {f["file_path"]: f["log_stream_name"] for f in cfg["logs"]["logs_collected"]["files"]["collect_list"]}
+    assert streams["/var/log/nginx/boxoffice.shed.log"] == "{instance_id}-shed"   # ShedRequests counts it
     assert files == {
         "/var/log/boxoffice-journal/journal.json": "/boxoffice-ci/journal",
         "/var/log/nginx/boxoffice.access.log": "/boxoffice-ci/nginx-access",
+        "/var/log/nginx/boxoffice.shed.log": "/boxoffice-ci/nginx-access",     # its own stream
         "/var/log/nginx/error.log": "/boxoffice-ci/nginx-error",
         "/var/log/boxoffice-bootstrap.log": "/boxoffice-ci/bootstrap",
     }
