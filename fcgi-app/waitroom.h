@@ -14,7 +14,8 @@
  *   bo:{ev:ID}:q:serving   the highest number admitted
  *   bo:{ev:ID}:q:at        when the serving number last moved (ms)
  *   bo:{ev:ID}:q:used:N    reservations made with admission N
- * The serving number moves every second by admit_per_second, on the one
+ * The serving number moves by admit_per_second a second, in tenths of a
+ * second (so a second's buyers are not let in at one instant), on the one
  * instance holding the housekeeping lease; it never runs more than one
  * second ahead of the queue, so an empty room admits at once and a crowd
  * that arrives later still queues. Redis down: joining and admission fail

@@ -212,6 +212,8 @@
             }
             if (res.ok) {
                 notice('');
+                // the server's clock at the answer (a cached answer keeps the time it was made)
+                if (opts.onTime && body && typeof body.timestamp === 'string') opts.onTime(Date.parse(body.timestamp));
                 if (res.status === 204) return null;
                 if (body && body.success === true) return body.data;
                 throw new ApiError(res.status, 'UNREADABLE_ANSWER',
@@ -603,15 +605,17 @@
         }
 
         function joinQueue(user, focus) {
+            var skew = 0;   // the server's clock minus this one (the join's answer is never cached)
             clearOutcome();
             busy(submit, true, 'Joining…');
             return api('POST', '/events/' + ev.id + '/queue', {
-                body: { userId: user }, auth: true, signal: signal
+                body: { userId: user }, auth: true, signal: signal,
+                onTime: function (t) { if (!isNaN(t)) skew = t - Date.now(); }
             }).then(function (t) {
                 busy(submit, false, 'Join the queue');
                 var ticket = { user: user, ticket: t.ticket, number: t.number, pollAfterMs: t.pollAfterMs };
                 store.setJSON(ticketKey, ticket);
-                return waitInQueue(ticket, t.serving, focus !== false);
+                return waitInQueue(ticket, t.serving, focus !== false, skew);
             }, function (err) {
                 busy(submit, false, 'Join the queue');
                 show(form, true);
@@ -619,25 +623,66 @@
             });
         }
 
-        /* Poll the shared state every pollAfterMs until the ticket is served, then get admitted. */
-        function waitInQueue(ticket, serving, focus) {
+        /*
+         * Wait for the ticket's turn. The shared state is polled less often the further away the
+         * turn is: after a fifth of the estimated wait, 5 to 15 s (a crowd polling every second
+         * costs the servers as much as its purchases). Between polls the place counts down at
+         * admitPerSecond on the page itself. Once the turn is at most 5 s away the page stops
+         * polling and asks for admission when it is due, counted from when the poll's answer was
+         * made (a cached answer may be a second or two old; its timestamp is the server's clock,
+         * `skew` away from this one), plus 150 ms: the room moves in tenths of a second. If early
+         * after all, NOT_YET_SERVED says how long. A sold-out event shows at the next poll.
+         */
+        function waitInQueue(ticket, serving, focus, skew) {
             var start = Math.max(1, ticket.number - (serving || 0));
-            var every = Math.max(1000, ticket.pollAfterMs || 1000);
+            var shown = serving || 0, rate = Math.max(1, ev.waitingRoom.admitPerSecond || 1);
+            var polledAt = Date.now(), polled = shown, ticker = null;
             show(form, false);
             show(turnForm, false);
             show(queueBox, true);
-            showPosition(ticket, { serving: serving || 0, admitPerSecond: ev.waitingRoom.admitPerSecond }, start);
+            showPosition(ticket, { serving: shown, admitPerSecond: rate }, start);
             if (focus) focusHeading(queueH);
 
+            function tick() {
+                var guess = Math.min(ticket.number, polled + Math.floor((Date.now() - polledAt) / 1000 * rate));
+                if (guess > shown) {
+                    shown = guess;
+                    showPosition(ticket, { serving: shown, admitPerSecond: rate }, start);
+                }
+            }
+            function stopTicker() { if (ticker !== null) { window.clearInterval(ticker); ticker = null; } }
+            signal.addEventListener('abort', stopTicker, { once: true });
+            ticker = window.setInterval(tick, 1000);
+
+            function next(place, age) {
+                var etaMs = Math.max(0, place * 1000 / rate - age);
+                if (etaMs <= 5000) {
+                    return sleep(Math.ceil(etaMs) + 150 + Math.floor(Math.random() * 100), signal).then(function () {
+                        stopTicker();
+                        return admit(ticket);
+                    });
+                }
+                return sleep(Math.max(5000, Math.min(15000, etaMs / 5)), signal).then(poll);
+            }
             function poll() {
-                return api('GET', '/events/' + ev.id + '/queue', { signal: signal }).then(function (state) {
-                    if (state.soldOut) { soldOut(); return null; }
-                    showPosition(ticket, state, start);
-                    if (ticket.number <= state.serving) return admit(ticket);
-                    return sleep(every, signal).then(poll);
+                var madeAt = NaN;
+                return api('GET', '/events/' + ev.id + '/queue', {
+                    signal: signal, onTime: function (t) { madeAt = t; }
+                }).then(function (state) {
+                    if (state.soldOut) { stopTicker(); soldOut(); return null; }
+                    var age = isNaN(madeAt) ? 0 : Math.max(0, Math.min(5000, Date.now() + skew - madeAt));
+                    rate = Math.max(1, state.admitPerSecond || rate);
+                    polled = state.serving;
+                    polledAt = Date.now() - age;
+                    // the place never goes back up on screen: a poll may be older than the count-down
+                    shown = Math.max(shown, state.serving);
+                    showPosition(ticket, { serving: shown, admitPerSecond: rate }, start);
+                    if (ticket.number <= state.serving) { stopTicker(); return admit(ticket); }
+                    return next(ticket.number - state.serving, age);
                 });
             }
             return poll().catch(function (err) {
+                stopTicker();
                 failed(err, 'The queue could not be checked', function () { joinQueue(ticket.user, true); });
             });
         }

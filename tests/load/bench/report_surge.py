@@ -57,16 +57,19 @@ def _metrics(res, name):
 
 
 def section(w, res, meta, cpu, before_dirs=()):
+    # ovl_<kind>_c<C>.json is a crowd's first run, ovl_<kind>_c<C>_r<N>.json its N-th
     ovl = {}
     for kind in ("reserve", "soldout"):
         for fn in sorted(os.listdir(res)):
             if fn.startswith(f"ovl_{kind}_c") and fn.endswith(".json") and fn.count(".") == 1:
                 name = fn[:-5]
+                run = int(name.rsplit("_r", 1)[1]) if "_r" in name[len(f"ovl_{kind}_c"):] else 1
                 r = _load(res, fn)
                 if r:
-                    ovl.setdefault(kind, []).append((r["connections"], name, r, _load(res, name + ".edge.json") or {}))
+                    ovl.setdefault(kind, []).append((r["connections"], run, name, r,
+                                                     _load(res, name + ".edge.json") or {}))
     for v in ovl.values():
-        v.sort(key=lambda t: t[0])
+        v.sort(key=lambda t: (t[0], t[1]))
     w("## Surge survival (issue 11)")
     w("")
     w(f"nginx in front of the daemon: {meta.get('nginx_limits', 'n/a')} "
@@ -75,35 +78,46 @@ def section(w, res, meta, cpu, before_dirs=()):
     w("")
     w("### Overload: the same surge at growing crowds")
     w("")
-    w("Each row is one wrk run of the scenario's duration against the bench's stack. *Goodput* is confirmed "
-      "reservations/s on the 10,000,000-seat event, or 409 INSUFFICIENT_SEATS/s on the sold-out event; the ratio "
-      "is against the smallest crowd of the same scenario. *Shed* are nginx's own 503 SERVICE_UNAVAILABLE "
-      "answers (the in-flight limit; wrk's count, and the lines of boxoffice.shed.log); each is held about a "
-      "second, so a crowd of C connections receives about C shed answers per second. *p99 served* is nginx's "
-      "requestTime of the requests the daemon answered (boxoffice.access.log; wrk's own p99 mixes in the held "
-      "refusals).")
+    w(f"Each row is one wrk run of the scenario's duration against the bench's stack; each crowd ran "
+      f"{meta.get('overload_runs', '1')} time(s), interleaved (1,000, 4,000, 8,000, then again), and the runs are "
+      "listed in the order of the crowd. *Goodput* is confirmed reservations/s on the 10,000,000-seat event, or "
+      "409 INSUFFICIENT_SEATS/s on the sold-out event; *vs smallest crowd* compares the crowd's goodput over all "
+      "its runs (answers / seconds, pooled) with the smallest crowd's, also pooled. *Shed* are nginx's own 503 "
+      "SERVICE_UNAVAILABLE answers (the in-flight limit; wrk's count, and the lines of boxoffice.shed.log); each is "
+      "held about four seconds, so a crowd of C connections receives about C / 4 shed answers per second. *p99 "
+      "served* is nginx's requestTime of the requests the daemon answered (boxoffice.access.log; wrk's own p99 "
+      "mixes in the held refusals).")
     w("")
-    w("| scenario | connections | answers/s | goodput/s | vs smallest crowd | shed 503 (wrk / shed log) | 502 + 504 | "
-      "socket errors | p99 served | p50 served | wrk p99 (all answers) | CPU busy / foreign | loadavg before→after |")
-    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    w("| scenario | connections | run | answers/s | goodput/s | vs smallest crowd (pooled) | shed 503 (wrk / shed log) | "
+      "502 + 504 | socket errors | p99 served | p50 served | wrk p99 (all answers) | CPU busy / foreign | "
+      "loadavg before→after |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     ratios = {}
     bad = {}
     for kind, label in (("reserve", "reservations, 10M seats"), ("soldout", "reservations, sold out")):
         rows = ovl.get(kind, [])
-        base = None
-        for c, name, r, e in rows:
+        pooled = {}
+        for c, _, _, r, _ in rows:
+            g, d = pooled.get(c, (0, 0))
+            pooled[c] = (g + _good(r, kind), d + r["duration_us"] / 1e6)
+        crowds = sorted(pooled)
+        base = pooled[crowds[0]][0] / pooled[crowds[0]][1] if crowds else None
+        for c in crowds:
+            good = pooled[c][0] / pooled[c][1]
+            ratios.setdefault(kind, []).append((c, good, good / base if base else None,
+                                                [_good(r, kind) / (r["duration_us"] / 1e6) for cc, _, _, r, _ in rows if cc == c]))
+        for c, run, name, r, e in rows:
             dur = r["duration_us"] / 1e6
             good = _good(r, kind) / dur
-            if base is None:
-                base = good
-            ratios.setdefault(kind, []).append((c, good, good / base if base else None))
+            pg = pooled[c][0] / pooled[c][1]
             st = r["statuses"]
             gw = st.get("502", 0) + st.get("504", 0)
             bad.setdefault(kind, []).append((c, gw + e.get("gateway_errors", 0), _sock(r)))
             sock = ", ".join(f"{k} {v:,}" for k, v in r["socket_errors"].items() if v) or "0"
             sm = e.get("served_ms") or {}
             shed_log = f"{e['shed']:,}" if isinstance(e.get("shed"), int) else "n/a"
-            w(f"| {label} | {c:,} | {_fmt(r['requests'] / dur)} | {_fmt(good)} | {_pct(good / base if base else None)} | "
+            w(f"| {label} | {c:,} | {run} | {_fmt(r['requests'] / dur)} | {_fmt(good)} | "
+              f"{_pct(pg / base if base else None) if run == 1 else '〃'} | "
               f"{st.get('503', 0):,} / {shed_log} | "
               f"{gw:,} | {sock} | {_fmt(sm.get('p99'))} ms | {_fmt(sm.get('p50'))} ms | "
               f"{r['latency_us']['p99'] / 1000:,.0f} ms | {cpu(name)} | {r.get('loadavg_before')}→{r.get('loadavg_after')} |")
@@ -161,6 +175,7 @@ def section(w, res, meta, cpu, before_dirs=()):
 
     # ---- waiting room
     wr = _load(res, "waiting_room.json")
+    wcap = _load(res, "waiting_room_capacity.json")
     wsql = _load(res, "waiting_room.sql.json")
     w("### Waiting room")
     w("")
@@ -170,13 +185,24 @@ def section(w, res, meta, cpu, before_dirs=()):
     else:
         lat = wr["reserve_latency_us"]
         w(f"{meta.get('room', '')}. `tests/load/bench/waitroom.c` simulates every buyer over "
-          f"{wr['connections']} keep-alive connections (as many as nginx lets into the daemon at once): the room "
-          "admits 1/s while all buyers join (index order), then the bench raises it to the rate above; each buyer "
-          "polls at the interval of the daemon's own `pollAfterMs` formula for its place, asks for admission when "
-          "`number <= serving` (409 NOT_YET_SERVED: polls again after Retry-After), and reserves one seat with "
-          "its `X-Admission-Token`. Probes reserve without a token, with a forged token and with another buyer's "
-          "real token once a tenth of the buyers are admitted.")
+          f"{wr['connections']} keep-alive connections (as many as nginx lets into the daemon at once), as the "
+          "on-sale page (web/app.js) behaves: the room admits 1/s while all buyers join (index order), then the "
+          "bench raises it to the rate above; each buyer polls the shared state (first at a random moment of the "
+          "next second), again after a fifth of its estimated wait (5 to 15 s), and once its turn is at most 5 s "
+          "away asks for admission when due (from the poll's serving, admitPerSecond and age, + 150 ms; 409 "
+          "NOT_YET_SERVED: again after Retry-After), then reserves one seat with its `X-Admission-Token` and an "
+          "Idempotency-Key. Probes reserve without a token, with a forged token and with another buyer's real "
+          "token once a tenth of the buyers are admitted.")
         w("")
+        if wcap:
+            w(f"*The room's capacity*, measured just before: {wcap['users']:,} buyers through a room that admits "
+              f"everyone at once ({wcap['connections']} connections): {wcap['reserved_per_s']:,.0f} buyers/s "
+              f"completed admission and reservation (p50 / p99 of the reservations {wcap['reserve_latency_us']['p50'] / 1000:.1f} / "
+              f"{wcap['reserve_latency_us']['p99'] / 1000:.1f} ms; {wcap['reserved']:,} reserved, {wcap['not_done']:,} "
+              f"unfinished; CPU busy / foreign {cpu('waiting_room_capacity')}). Each buyer costs the daemon two "
+              "requests (admission, reservation) and nginx its polls, so this is below the gate surge's confirmed/s; "
+              "it is the capacity the 75 % refers to.")
+            w("")
         w("| | |")
         w("|---|---|")
         w(f"| buyers joined / admitted / reserved (201) / unfinished | {wr['joined']:,} / {wr['admitted']:,} / "
@@ -222,9 +248,10 @@ def section(w, res, meta, cpu, before_dirs=()):
     for kind, label in (("reserve", "confirmed/s"), ("soldout", "sold-out 409/s")):
         rs = ratios.get(kind)
         if rs and len(rs) > 1:
-            c, good, ratio = rs[-1]
+            c, good, ratio, runs = rs[-1]
+            each = lambda v: " and ".join(f"{_fmt(x)}/s" for x in v)
             w(f"| goodput at {c:,} connections ≥ 90 % of goodput at {rs[0][0]:,} ({label}) | {_mark(ratio >= 0.9)} | "
-              f"{_fmt(good)}/s vs {_fmt(rs[0][1])}/s = {_pct(ratio)} |")
+              f"{_fmt(good)}/s vs {_fmt(rs[0][1])}/s = {_pct(ratio)} (runs: {each(runs)} vs {each(rs[0][3])}) |")
     allbad = [x for v in bad.values() for x in v]
     if allbad:
         gw = sum(x[1] for x in allbad)
@@ -237,8 +264,9 @@ def section(w, res, meta, cpu, before_dirs=()):
               f"{_fmt(edge[name])}/s = {_pct(edge[name] / ceiling)} of {_fmt(ceiling)}/s |")
     if wr:
         p99 = wr["reserve_latency_us"]["p99"] / 1000
+        capn = f" = 75 % of the room's measured {wcap['reserved_per_s']:,.0f} buyers/s" if wcap else ""
         w(f"| p99 of admitted users' reservations < 100 ms while admitting at 75 % of capacity | {_mark(p99 < 100)} | "
-          f"p99 {p99:.1f} ms at {wr['admit_per_second']:,}/s |")
+          f"p99 {p99:.1f} ms at {wr['admit_per_second']:,}/s{capn} |")
         fifo = wr["join_order_inversions"] == 0 and wr["admission_fifo_violations"] == 0 and \
             wr["numbers"]["duplicates"] == 0 and wr["numbers"]["gaps"] == 0
         w(f"| admission order = join order | {_mark(fifo)} | {wr['join_order_inversions']} join-order inversions, "

@@ -4,13 +4,21 @@
  *
  *   join     POST /api/events/E/queue {"userId"}            -> ticket, number
  *   poll     GET  /api/events/E/queue (nginx's micro-cache)  -> serving, admitPerSecond
- *            again after clamp((number - serving) * 200 / admitPerSecond, 1 s, 15 s), the
- *            daemon's own pollAfterMs formula, until number <= serving
+ *            as the on-sale page does (web/app.js): with the turn eta = (number - serving) /
+ *            admitPerSecond away, less the answer's age (now - its "timestamp": it may come
+ *            from the micro-cache), again after clamp(eta / 5, 5 s, 15 s); once eta <= 5 s,
+ *            no more polls: straight to the admission at eta + 150 ms. (Polling every second,
+ *            20,000 buyers cost nginx as much CPU as the admitted buyers' reservations: p50
+ *            58 ms instead of 6 ms at 400 admissions/s, measured.)
  *   admit    POST /api/events/E/queue/admission {"ticket"}  -> admissionToken
  *            (409 NOT_YET_SERVED: poll again after Retry-After)
  *   reserve  POST /api/reservations, X-Admission-Token       -> 201 (the latency is recorded)
  *
- * Any 503 (nginx at capacity) is retried after its Retry-After. Two phases, as at an on-sale:
+ * Any 503 (nginx at capacity) is retried after its Retry-After. Connections are kept alive as
+ * a browser keeps them: an answer with "Connection: close" (nginx's keepalive_requests) closes
+ * it, and a request that met the end of a kept connection before any byte of its answer is
+ * sent again on a new one (each reservation carries an Idempotency-Key, so a resend cannot
+ * reserve twice; joins and admissions are idempotent by contract). Two phases, as at an on-sale:
  * the room is open at 1 admission/s (the caller sets that) while every buyer joins, in index
  * order; then the program sets the room's rate to RATE (PUT /api/events/E as the admin,
  * $BENCH_ADMIN_TOKEN) and the buyers poll, get admitted and reserve until every one is done
@@ -43,6 +51,9 @@
 
 enum step { JOIN, POLL, ADMIT, RESERVE, PROBE, DONE };
 
+#define ETA_MARGIN_MS	150	/* the room moves in tenths of a second */
+#define ETA_DIRECT_MS	5000	/* a turn this close: no more polls (web/app.js) */
+
 struct user {
 	enum step	step;
 	int64_t		number;
@@ -53,6 +64,7 @@ struct user {
 
 struct conn {
 	int	fd, user;	/* user -1: idle */
+	int	close;		/* the last answer said "Connection: close" */
 	size_t	len;
 	char	buf[16384];
 };
@@ -196,7 +208,8 @@ send_step(struct conn *c, int u)
 			blen = snprintf(body, sizeof body, "{\"eventId\":%d,\"userId\":\"%s-intruder-%d\","
 			    "\"quantity\":1}", event, tag, u - nusers);
 		n = snprintf(req, sizeof req, "POST /api/reservations HTTP/1.1\r\nHost: b\r\n%s"
-		    "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", hdr, blen, body);
+		    "Idempotency-Key: %s-%d\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		    hdr, tag, u, blen, body);
 		us->reserve_sent_us = now_us();
 		break;
 	}
@@ -204,6 +217,25 @@ send_step(struct conn *c, int u)
 		abort();
 	}
 	send_all(c, req, (size_t)n);
+}
+
+/* How old an answer is: now less its "timestamp" (UTC, ms), 0..5 s. */
+static int64_t
+answer_age_ms(const char *body)
+{
+	const char *p = strstr(body, "\"timestamp\":\"");
+	struct tm tm = { 0 };
+	struct timespec ts;
+	int ms = 0;
+	int64_t age;
+
+	if (p == NULL || sscanf(p + 13, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+		return (0);
+	tm.tm_year -= 1900; tm.tm_mon -= 1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	age = ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000) - ((int64_t)timegm(&tm) * 1000 + ms);
+	return (age < 0 ? 0 : age > 5000 ? 5000 : age);
 }
 
 static int64_t
@@ -238,6 +270,7 @@ status_slot(int st)
 }
 
 static int statuses[1000];	/* every answer by status */
+static int resent, redials;	/* requests sent again after a closed connection; new connections */
 static int64_t *lat;		/* reservation latencies of admitted buyers, us */
 static int nlat, joined, admitted, reserved, done_users, phase_admit;
 static int64_t admit_phase_us;
@@ -268,7 +301,7 @@ handle(struct conn *c, int st, int retry_after, const char *body)
 		return;	/* pushed again when the admission phase starts */
 	case POLL: {
 		int64_t serving = json_int(body, "\"serving\":"), rate = json_int(body, "\"admitPerSecond\":");
-		int64_t wait_ms;
+		int64_t eta_ms, wait_ms;
 
 		if (st != 200) { fprintf(stderr, "waitroom: poll: %d %s\n", st, body); exit(1); }
 		if (us->number <= serving) {
@@ -276,9 +309,17 @@ handle(struct conn *c, int st, int retry_after, const char *body)
 			heap_push(u, t);
 			return;
 		}
-		wait_ms = rate > 0 ? (us->number - serving) * 200 / rate : 1000;
-		if (wait_ms < 1000) wait_ms = 1000;
+		eta_ms = rate > 0 ? (us->number - serving) * 1000 / rate - answer_age_ms(body) : 15000;
+		if (eta_ms < 0) eta_ms = 0;
+		wait_ms = eta_ms / 5;
+		if (wait_ms < 5000) wait_ms = 5000;
 		if (wait_ms > 15000) wait_ms = 15000;
+		/* due soon: ask for admission when due (the answer may be up to ~2 s old,
+		 * so this is late rather than early; a NOT_YET_SERVED says how long) */
+		if (eta_ms <= ETA_DIRECT_MS) {
+			us->step = ADMIT;
+			wait_ms = eta_ms + ETA_MARGIN_MS;
+		}
 		heap_push(u, t + wait_ms * 1000);
 		return;
 	}
@@ -340,6 +381,8 @@ parse(struct conn *c)
 			clen = strtol(p + 15, NULL, 10);
 		else if (strncasecmp(p, "Retry-After:", 12) == 0)
 			ra = atoi(p + 12);
+		else if (strncasecmp(p, "Connection:", 11) == 0 && strncasecmp(p + 11, " close", 6) == 0)
+			c->close = 1;
 		else if (strncasecmp(p, "Transfer-Encoding:", 18) == 0) {
 			fprintf(stderr, "waitroom: chunked answers are not expected\n");
 			exit(1);
@@ -418,6 +461,21 @@ set_rate(struct conn *c)
 	c->len = 0;
 }
 
+/* A new connection in c's place (the old one is closed). */
+static void
+redial(int ep, struct conn *c, uint32_t slot)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = slot };
+
+	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = dial();
+	c->len = 0;
+	c->close = 0;
+	redials++;
+	epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -466,8 +524,14 @@ main(int argc, char **argv)
 			set_rate(&conns[0]);
 			phase_admit = 1;
 			admit_phase_us = t = now_us();
+			/*
+			 * First polls at random moments of the next second: buyers who joined at
+			 * different times poll out of step. (In join order they would poll in
+			 * number order, and each second's admitted block would arrive at once.)
+			 */
+			srandom(1);
 			for (i = 0; i < nusers; i++)
-				heap_push(i, t + (int64_t)i * 1000000 / nusers);	/* first polls spread over 1 s */
+				heap_push(i, t + random() % 1000000);
 		}
 		/* probes once a tenth of the buyers hold tokens */
 		if (phase_admit && nprobes > 0 && admitted >= nusers / 10 && users[nusers].step == JOIN) {
@@ -504,25 +568,28 @@ main(int argc, char **argv)
 			ssize_t r = read(c->fd, c->buf + c->len, sizeof c->buf - 1 - c->len);
 
 			if (r <= 0) {
+				int u = c->user;
+
 				if (r == -1 && errno == EINTR)
 					continue;
-				if (c->user != -1) {
-					fprintf(stderr, "waitroom: connection closed mid-answer (%s)\n",
-					    r == 0 ? "EOF" : strerror(errno));
+				if (u != -1 && c->len > 0) {
+					fprintf(stderr, "waitroom: connection closed mid-answer (%s, %zu bytes in)\n",
+					    r == 0 ? "EOF" : strerror(errno), c->len);
 					return (1);
 				}
-				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-				close(c->fd);
-				c->fd = dial();
-				c->len = 0;
-				ev.events = EPOLLIN;
-				ev.data.u32 = evs[i].data.u32;
-				epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+				redial(ep, c, evs[i].data.u32);
+				if (u != -1) {	/* the server closed it before it read this request */
+					int64_t sent = users[u].reserve_sent_us;
+
+					resent++;
+					send_step(c, u);
+					users[u].reserve_sent_us = sent;	/* the latency counts both tries */
+				}
 				continue;
 			}
 			c->len += (size_t)r;
-			if (c->user != -1)
-				parse(c);
+			if (c->user != -1 && parse(c) && c->close)
+				redial(ep, c, evs[i].data.u32);
 		}
 	}
 
@@ -589,13 +656,14 @@ main(int argc, char **argv)
 	    "\"reserved_per_s\": %.1f, \"polls\": %" PRId64 ", \"not_yet_served\": %" PRId64 ", \"shed_503\": %" PRId64 ", "
 	    "\"numbers\": {\"first\": %" PRId64 ", \"last\": %" PRId64 ", \"duplicates\": %d, \"gaps\": %d}, "
 	    "\"join_order_inversions\": %d, \"admission_fifo_violations\": %d, \"probes\": %d, "
+	    "\"resent\": %d, \"redials\": %d, "
 	    "\"probes_by_kind\": {",
 	    nusers, nconn, rate, joined, admitted, reserved, not_done,
 	    ((phase_admit ? admit_phase_us : now_us()) - t0) / 1e6,
 	    phase_admit ? (last_reserve - admit_phase_us) / 1e6 : 0.0,
 	    phase_admit && last_reserve > admit_phase_us ? reserved / ((last_reserve - admit_phase_us) / 1e6) : 0.0,
 	    sum_polls, sum_nys, sum_shed, numbers[0], numbers[nusers - 1], dup, gaps,
-	    join_inv, fifo_viol, nprobes);
+	    join_inv, fifo_viol, nprobes, resent, redials);
 	{
 		static const char *kinds[3] = { "no_token", "forged_token", "another_buyers_token" };
 		for (k = 0; k < 3; k++)
