@@ -366,7 +366,7 @@ static int
 parse(struct conn *c)
 {
 	char *e, *p, *body;
-	int st, ra = 0;
+	int st, ra = 0, chunked = 0;
 	long clen = 0;
 
 	c->buf[c->len] = '\0';
@@ -383,15 +383,23 @@ parse(struct conn *c)
 			ra = atoi(p + 12);
 		else if (strncasecmp(p, "Connection:", 11) == 0 && strncasecmp(p + 11, " close", 6) == 0)
 			c->close = 1;
-		else if (strncasecmp(p, "Transfer-Encoding:", 18) == 0) {
-			fprintf(stderr, "waitroom: chunked answers are not expected\n");
-			exit(1);
-		}
+		else if (strncasecmp(p, "Transfer-Encoding:", 18) == 0)
+			chunked = 1;
 	}
 	body = e + 4;
-	if ((size_t)(body - c->buf) + (size_t)clen > c->len)
+	if (chunked) {
+		/* only nginx's held 503 comes chunked (echo module); its status and
+		 * Retry-After are all that is read: wait for the last chunk */
+		if (c->len < 5 || memcmp(c->buf + c->len - 5, "0\r\n\r\n", 5) != 0)
+			return (0);
+		if (st != 503) {
+			fprintf(stderr, "waitroom: a chunked %d answer was not expected\n", st);
+			exit(1);
+		}
+	} else if ((size_t)(body - c->buf) + (size_t)clen > c->len)
 		return (0);
-	body[clen] = '\0';
+	else
+		body[clen] = '\0';
 	handle(c, st, ra, body);
 	c->len = 0;
 	return (1);
