@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -172,8 +173,14 @@ resp_serialize(const struct response *r, const char *request_id, size_t *len)
 		fprintf(f, "Content-Type: %s%s\r\nContent-Length: %zu\r\n",
 		    type, strcmp(type, "application/json") == 0 ?
 		    "; charset=utf-8" : "", body_len);
-	fprintf(f, "X-Request-Id: %s\r\nCache-Control: no-store\r\n",
-	    request_id);
+	fprintf(f, "X-Request-Id: %s\r\n", request_id);
+	/* no-store unless the handler says otherwise (the waiting room's poll):
+	 * two Cache-Control headers would contradict each other */
+	for (i = 0; i < (size_t)r->nheaders; i++)
+		if (strcasecmp(r->header_names[i], "Cache-Control") == 0)
+			break;
+	if (i == (size_t)r->nheaders)
+		fputs("Cache-Control: no-store\r\n", f);
 	for (i = 0; i < (size_t)r->nheaders; i++)
 		fprintf(f, "%s: %s\r\n", r->header_names[i],
 		    r->header_values[i]);

@@ -56,6 +56,19 @@ def _metrics(res, name):
         return None
 
 
+def _settled(res):
+    """How long the bench waited for an idle machine before its measurements (settle.tsv)."""
+    try:
+        with open(os.path.join(os.path.dirname(res), "settle.tsv")) as f:
+            rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    except OSError:
+        return "not recorded"
+    secs = [int(r[1]) for r in rows]
+    late = [r[0] for r in rows if int(r[2]) >= 15]
+    return (f"{len(rows)} waits of {min(secs)} to {max(secs)} s" +
+            (f"; still busy after 20 s before {', '.join(late)}" if late else ""))
+
+
 def section(w, res, meta, cpu, before_dirs=()):
     # ovl_<kind>_c<C>.json is a crowd's first run, ovl_<kind>_c<C>_r<N>.json its N-th
     ovl = {}
@@ -79,8 +92,10 @@ def section(w, res, meta, cpu, before_dirs=()):
     w("### Overload: the same surge at growing crowds")
     w("")
     w(f"Each row is one wrk run of the scenario's duration against the bench's stack; each crowd ran "
-      f"{meta.get('overload_runs', '1')} time(s), interleaved (1,000, 4,000, 8,000, then again), and the runs are "
-      "listed in the order of the crowd. *Goodput* is confirmed reservations/s on the 10,000,000-seat event, or "
+      f"{meta.get('overload_runs', '1')} time(s), interleaved and every other time in reverse (1,000, 4,000, 8,000, "
+      "8,000, 4,000, 1,000), and the runs are listed in the order of the crowd. Before every measurement of this "
+      "report the bench waits until the machine is idle (under 15 % busy over a second, at most 20 s: "
+      f"{_settled(res)}). *Goodput* is confirmed reservations/s on the 10,000,000-seat event, or "
       "409 INSUFFICIENT_SEATS/s on the sold-out event; *vs smallest crowd* compares the crowd's goodput over all "
       "its runs (answers / seconds, pooled) with the smallest crowd's, also pooled. *Shed* are nginx's own 503 "
       "SERVICE_UNAVAILABLE answers (the in-flight limit; wrk's count, and the lines of boxoffice.shed.log); each is "
