@@ -229,7 +229,7 @@ def section(w, res, meta, cpu, before_dirs=()):
           f"{wr['numbers']['duplicates']} duplicates, {wr['numbers']['gaps']} gaps |")
         w(f"| join order: a buyer whose join was answered before another's was sent holds the higher number | "
           f"{wr['join_order_inversions']} times |")
-        w(f"| admission order: NOT_YET_SERVED for a number lower than one already admitted | "
+        w(f"| admission order: NOT_YET_SERVED to a request sent after a higher number's admission was answered | "
           f"{wr['admission_fifo_violations']} times (of {wr['not_yet_served']:,} NOT_YET_SERVED answers) |")
         w(f"| polls (nginx micro-cache) / shed 503 retried | {wr['polls']:,} / {wr['shed_503']:,} |")
         pk = wr["probes_by_kind"]

@@ -57,7 +57,7 @@ enum step { JOIN, POLL, ADMIT, RESERVE, PROBE, DONE };
 struct user {
 	enum step	step;
 	int64_t		number;
-	int64_t		join_sent_us, join_done_us, admit_us, reserve_sent_us;
+	int64_t		join_sent_us, join_done_us, admit_sent_us, admit_us, reserve_sent_us;
 	int		reserve_status, reserve_us, polls, not_yet, shed;
 	char		*ticket, *token;
 };
@@ -77,7 +77,7 @@ static int64_t		*due;
 static int64_t		 t0;
 /* probes: users nusers .. nusers + nprobes - 1, kind = i % 3 */
 static int		 nprobes, probe_status[3][6];	/* 201 403 409 429 503 other */
-/* a NOT_YET_SERVED seen for number n at time t, for the FIFO check */
+/* a NOT_YET_SERVED for number n, to a request sent at t, for the FIFO check */
 struct nys { int64_t number, t; };
 static struct nys	*nys;
 static int		 nnys, cnys;
@@ -179,6 +179,7 @@ send_step(struct conn *c, int u)
 		us->polls++;
 		break;
 	case ADMIT:
+		us->admit_sent_us = now_us();
 		blen = snprintf(body, sizeof body, "{\"ticket\":\"%s\"}", us->ticket);
 		n = snprintf(req, sizeof req, "POST /api/events/%d/queue/admission HTTP/1.1\r\nHost: b\r\n"
 		    "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", event, blen, body);
@@ -330,7 +331,7 @@ handle(struct conn *c, int st, int retry_after, const char *body)
 				cnys = cnys ? 2 * cnys : 1024;
 				nys = realloc(nys, (size_t)cnys * sizeof *nys);
 			}
-			nys[nnys++] = (struct nys){ us->number, t };
+			nys[nnys++] = (struct nys){ us->number, us->admit_sent_us };
 			us->step = POLL;
 			heap_push(u, t + (retry_after > 0 ? retry_after : 1) * 1000000LL);
 			return;
@@ -630,8 +631,10 @@ main(int argc, char **argv)
 		}
 		free(pmax);
 	}
-	/* admission FIFO: a NOT_YET_SERVED for number a at t while some b > a had been admitted
-	 * before t. admitted numbers sorted by admission time, prefix max. */
+	/* admission FIFO: a NOT_YET_SERVED for number a, to a request sent at t, when some b > a
+	 * had its admission answered before t (so the server admitted b before it saw a's
+	 * request). Not the 409's arrival: answers on different connections may arrive out of
+	 * the order the server gave them in. Admitted numbers sorted by answer time, prefix max. */
 	{
 		int na = 0;
 		int64_t (*adm)[2] = calloc((size_t)nusers, sizeof *adm);
