@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,7 @@ resp_serialize(const struct response *r, const char *request_id, size_t *len)
 	char		*head, *out;
 	FILE		*f;
 	int		 status = r->status != 0 ? r->status : 500;
+	bool		 own_cc = false;	/* the handler set Cache-Control */
 
 	if (r->json != NULL)
 		body = json_object_to_json_string_length(r->json,
@@ -174,16 +176,16 @@ resp_serialize(const struct response *r, const char *request_id, size_t *len)
 		    type, strcmp(type, "application/json") == 0 ?
 		    "; charset=utf-8" : "", body_len);
 	fprintf(f, "X-Request-Id: %s\r\n", request_id);
-	/* no-store unless the handler says otherwise (the waiting room's poll):
-	 * two Cache-Control headers would contradict each other */
-	for (i = 0; i < (size_t)r->nheaders; i++)
-		if (strcasecmp(r->header_names[i], "Cache-Control") == 0)
-			break;
-	if (i == (size_t)r->nheaders)
-		fputs("Cache-Control: no-store\r\n", f);
-	for (i = 0; i < (size_t)r->nheaders; i++)
+	for (i = 0; i < (size_t)r->nheaders; i++) {
 		fprintf(f, "%s: %s\r\n", r->header_names[i],
 		    r->header_values[i]);
+		if (strcasecmp(r->header_names[i], "Cache-Control") == 0)
+			own_cc = true;
+	}
+	/* no-store unless the handler said otherwise (the waiting room's poll):
+	 * two Cache-Control headers would contradict each other */
+	if (!own_cc)
+		fputs("Cache-Control: no-store\r\n", f);
 	fputs("\r\n", f);
 	if (fclose(f) != 0)
 		fatal("resp_serialize: out of memory");

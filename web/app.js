@@ -613,7 +613,7 @@
                 onTime: function (t) { if (!isNaN(t)) skew = t - Date.now(); }
             }).then(function (t) {
                 busy(submit, false, 'Join the queue');
-                var ticket = { user: user, ticket: t.ticket, number: t.number, pollAfterMs: t.pollAfterMs };
+                var ticket = { user: user, ticket: t.ticket, number: t.number };
                 store.setJSON(ticketKey, ticket);
                 return waitInQueue(ticket, t.serving, focus !== false, skew);
             }, function (err) {

@@ -111,20 +111,20 @@ def section(w, res, meta, cpu, before_dirs=()):
     bad = {}
     for kind, label in (("reserve", "reservations, 10M seats"), ("soldout", "reservations, sold out")):
         rows = ovl.get(kind, [])
-        pooled = {}
+        pooled, per_run = {}, {}     # crowd -> (answers, seconds) over its runs; -> each run's goodput/s
         for c, _, _, r, _ in rows:
             g, d = pooled.get(c, (0, 0))
             pooled[c] = (g + _good(r, kind), d + r["duration_us"] / 1e6)
+            per_run.setdefault(c, []).append(_good(r, kind) / (r["duration_us"] / 1e6))
+        pooled = {c: g / d for c, (g, d) in pooled.items()}
         crowds = sorted(pooled)
-        base = pooled[crowds[0]][0] / pooled[crowds[0]][1] if crowds else None
+        base = pooled[crowds[0]] if crowds else None
         for c in crowds:
-            good = pooled[c][0] / pooled[c][1]
-            ratios.setdefault(kind, []).append((c, good, good / base if base else None,
-                                                [_good(r, kind) / (r["duration_us"] / 1e6) for cc, _, _, r, _ in rows if cc == c]))
+            ratios.setdefault(kind, []).append((c, pooled[c], pooled[c] / base if base else None, per_run[c]))
         for c, run, name, r, e in rows:
             dur = r["duration_us"] / 1e6
             good = _good(r, kind) / dur
-            pg = pooled[c][0] / pooled[c][1]
+            pg = pooled[c]
             st = r["statuses"]
             gw = st.get("502", 0) + st.get("504", 0)
             bad.setdefault(kind, []).append((c, gw + e.get("gateway_errors", 0), _sock(r)))
