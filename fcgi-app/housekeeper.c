@@ -88,7 +88,7 @@ housekeeper_main(const struct bo_conf *conf)
 	struct store	st = { conf, db_new(conf), redis_conn_new(conf) };
 	char		token[LOCK_TOKEN_LEN + 1] = "";
 	int64_t		next_pass = 0, now;
-	bool		held = false;
+	bool		held = false, rooms_ok = true;
 	unsigned	step = 0;
 	struct timespec	tick = { 0, TICK_MS / ROOM_STEPS * 1000000L };
 
@@ -111,9 +111,15 @@ housekeeper_main(const struct bo_conf *conf)
 			if (held && now >= next_pass)
 				next_pass = now + housekeeping_pass(&st);
 		}
-		if (held)
-			waitroom_advance_all(&st);
-		else
+		/*
+		 * A failed listing (database down) waits for the next tick,
+		 * so an outage costs one query and one log line a second.
+		 */
+		if (held && (rooms_ok || step % ROOM_STEPS == 0)) {
+			if (!(rooms_ok = waitroom_advance_all(&st) == 0))
+				log_warn("waiting rooms not advanced: %s",
+				    db_errstr(st.db));
+		} else if (!held)
 			metrics_queue_clear(0);
 		if (!hk_quit)
 			nanosleep(&tick, NULL);

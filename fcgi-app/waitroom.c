@@ -290,7 +290,7 @@ advance(struct store *st, int64_t event_id, int rate, size_t i)
 	freeReplyObject(r);
 }
 
-void
+int
 waitroom_advance_all(struct store *st)
 {
 	struct db_res	*res;
@@ -300,12 +300,11 @@ waitroom_advance_all(struct store *st)
 	snprintf(sql, sizeof sql, "SELECT id, admit_per_second FROM events "
 	    "WHERE waiting_room = 1 AND status = 'ACTIVE' ORDER BY id LIMIT %d",
 	    ROOMS_PER_TICK);
-	if ((res = db_query(st->db, sql)) == NULL) {
-		log_warn("waiting rooms not advanced: %s", db_errstr(st->db));
-		return;
-	}
+	if ((res = db_query(st->db, sql)) == NULL)
+		return (-1);
 	while ((row = db_res_next(res)) != NULL)
 		advance(st, strtoll(row[0], NULL, 10), atoi(row[1]), i++);
 	db_res_free(res);
 	metrics_queue_clear(i);
+	return (0);
 }

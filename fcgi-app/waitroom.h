@@ -77,7 +77,12 @@ bool	 admission_valid(struct store *, int64_t event_id, const char *user,
 /* After a committed reservation: count it against the admission. */
 void	 admission_used(struct store *, int64_t event_id, int64_t number);
 
-/* Housekeeping, every tick on the lease holder: move every serving number. */
-void	 waitroom_advance_all(struct store *);
+/*
+ * Housekeeping, every step on the lease holder: move every serving number.
+ * -1 when the rooms could not be listed (the database's errstr says why);
+ * a room whose Redis step fails is left for the next step.
+ */
+int	 waitroom_advance_all(struct store *)
+	    __attribute__((warn_unused_result));
 
 #endif

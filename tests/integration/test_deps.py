@@ -5,6 +5,7 @@ the stack back with scripts/stack up (which restarts only what is missing and wa
 ready=200)."""
 import json
 import signal
+import time
 import uuid
 from pathlib import Path
 
@@ -85,3 +86,35 @@ def test_a_keyed_reservation_while_mariadb_is_down_logs_why(healthy_stack):
     finally:
         stack.up()
         api.close_created()
+
+
+def test_waiting_rooms_log_a_mariadb_outage_once_a_second(healthy_stack):
+    """The housekeeper moves waiting rooms ten times a second. While MariaDB is down the rooms
+    cannot be listed; the housekeeper must then retry once a tick (one query and one log line a
+    second), not at every step, and move the rooms again once MariaDB is back."""
+    stack = healthy_stack
+    api = Api(stack)
+    ev = api.create_event(totalSeats=5)
+    api.admin("PUT", f"/api/events/{ev['id']}", 200,
+              json={"waitingRoom": {"enabled": True, "admitPerSecond": 5}})
+    log_path = Path(stack.env["BOXOFFICE_APP_LOG"])
+    needle = "waiting rooms not advanced"
+    try:
+        before = log_path.read_text(errors="replace").count(needle)
+        stack.stop_pid(stack.env["BOXOFFICE_MYSQL_PID_FILE"], signal.SIGTERM, timeout=60)
+        t0 = time.monotonic()
+        time.sleep(6)
+        lines = log_path.read_text(errors="replace").count(needle) - before
+        down = time.monotonic() - t0
+        assert 1 <= lines <= down + 2, (
+            f"{lines} '{needle}' lines in {down:.1f}s of outage: want one a second")
+    finally:
+        stack.up()
+    # the rooms move again: a buyer who joins now is served within a few seconds
+    user = f"u-{tag()}"
+    number = api.expect("POST", f"/api/events/{ev['id']}/queue", 201, json={"userId": user})["data"]["number"]
+    deadline = time.monotonic() + 15
+    while api.expect("GET", f"/api/events/{ev['id']}/queue", 200)["data"]["serving"] < number:
+        assert time.monotonic() < deadline, "the waiting room did not move after MariaDB came back"
+        time.sleep(0.3)
+    api.close_created()
