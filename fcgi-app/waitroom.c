@@ -254,16 +254,20 @@ admission_valid(struct store *st, int64_t event_id, const char *user,
 void
 admission_used(struct store *st, int64_t event_id, int64_t number)
 {
-	char		 used[80];
-	redisReply	*r;
+	char		 used[80], ttl[16];
+	const char	*incr[] = { "INCR", used }, *expire[] = { "EXPIRE", used,
+			    ttl }, **argv[] = { incr, expire };
+	const int	 argc[] = { 2, 3 };
+	redisReply	*r[2];
 
 	snprintf(used, sizeof used, "bo:{ev:%" PRId64 "}:q:used:%" PRId64,
 	    event_id, number);
-	if ((r = redis_conn_commandf(st->redis, "INCR %s", used)) != NULL)
-		freeReplyObject(r);
-	if ((r = redis_conn_commandf(st->redis, "EXPIRE %s %d", used,
-	    st->conf->admission_ttl_s)) != NULL)
-		freeReplyObject(r);
+	snprintf(ttl, sizeof ttl, "%d", st->conf->admission_ttl_s);
+	/* One round trip; a lost count only lets a token be used once more. */
+	if (redis_conn_pipeline(st->redis, 2, argc, argv, r) == 0)
+		for (int i = 0; i < 2; i++)
+			if (r[i] != NULL)
+				freeReplyObject(r[i]);
 }
 
 /* One room's step; its numbers go to the metrics slot i. */
