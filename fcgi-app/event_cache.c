@@ -306,31 +306,40 @@ cache_drop(struct store *st, const char *key, const char *bad)
 
 enum lookup
 event_fetch(struct store *st, int64_t id, struct event *ev, bool *hit,
-    int64_t *available, int64_t *gate)
+    int64_t *available, struct cache_side *side, int nside)
 {
-	char			 key[64], gkey[80];
-	redisReply		*r, *c = NULL;
+	char			 key[64];
+	const char		*argv[1 + 1 + EVENT_SIDES_MAX];
+	redisReply		*r, *c = NULL, *e;
 	enum lookup	 found = LOOKUP_ERROR;
+	int			 i;
 
+	if (nside > EVENT_SIDES_MAX)
+		fatal("event_fetch: %d side keys", nside);
 	*hit = false;
 	*available = -1;
-	if (gate != NULL)
-		*gate = -1;
 	cache_key(id, key, sizeof key);
-	gate_key(id, "", gkey, sizeof gkey);
-	/* Both keys share the {ev:ID} hash slot: one round trip for both. */
-	if (gate != NULL)
-		r = redis_conn_commandf(st->redis, "MGET %s %s", key, gkey);
-	else
-		r = redis_conn_commandf(st->redis, "GET %s", key);
-	if (r != NULL) {
-		if (gate != NULL && r->type == REDIS_REPLY_ARRAY &&
-		    r->elements == 2) {
+	argv[0] = "MGET";
+	argv[1] = key;
+	for (i = 0; i < nside; i++) {
+		side[i].value = -1;
+		side[i].read = false;
+		argv[2 + i] = side[i].key;
+	}
+	/* The sides share the {ev:ID} hash slot: one round trip for all. */
+	if ((r = redis_conn_command(st->redis, 2 + nside, argv, NULL)) !=
+	    NULL) {
+		if (r->type == REDIS_REPLY_ARRAY && r->elements ==
+		    (size_t)(1 + nside)) {
 			c = r->element[0];
-			if (r->element[1]->type == REDIS_REPLY_STRING)
-				*gate = strtoll(r->element[1]->str, NULL, 10);
-		} else if (gate == NULL)
-			c = r;
+			for (i = 0; i < nside; i++) {
+				e = r->element[1 + i];
+				side[i].read = true;
+				if (e->type == REDIS_REPLY_STRING)
+					side[i].value = strtoll(e->str, NULL,
+					    10);
+			}
+		}
 		if (c != NULL && c->type == REDIS_REPLY_STRING &&
 		    (found = event_cache_decode(c->str, id, ev)) == LOOKUP_ERROR)
 			cache_drop(st, key, c->str);

@@ -20,17 +20,30 @@
 
 #include "event.h"
 
+#define EVENT_SIDES_MAX	4	/* side keys read beside an event */
+
 struct store;
+
+/*
+ * Integer keys of the event's {ev:ID} slot read in the same round trip as
+ * the event (an MGET): a gate counter, a queue number. read says whether
+ * Redis answered; value is -1 when the key is missing or not read.
+ */
+struct cache_side {
+	const char	*key;
+	int64_t		 value;
+	bool		 read;
+};
 
 /*
  * The event by id: from the cache, or from the database on a miss (one
  * worker refills the cache, single flight). *hit says which. *available is
- * the database's sum on a miss, -1 on a hit. When gate is not NULL, the
- * gate counter comes back in the same round trip (-1: none or unknown).
+ * the database's sum on a miss, -1 on a hit. The nside sides (may be 0)
+ * are read whether the event's entry is there or not.
  */
 enum lookup event_fetch(struct store *, int64_t id, struct event *,
-		    bool *hit, int64_t *available, int64_t *gate)
-		    __attribute__((warn_unused_result));
+		    bool *hit, int64_t *available, struct cache_side *side,
+		    int nside) __attribute__((warn_unused_result));
 /* After a commit: cache the committed row (unless a newer one is there). */
 void		 event_cache_put(struct store *, const struct event *);
 /* After a delete: a tombstone that no fill can overwrite. */

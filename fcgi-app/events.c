@@ -21,6 +21,7 @@
 #include "inventory.h"
 #include "log.h"
 #include "paging.h"
+#include "redis_gate.h"
 #include "request.h"
 #include "response.h"
 #include "timeutil.h"
@@ -135,14 +136,18 @@ no_event(struct response *resp)
 void
 handle_event_get(struct app *app, struct request *req, struct response *resp)
 {
-	struct event	ev;
-	int64_t		id, available, gate;
-	bool		hit;
-	int		i;
+	struct event		ev;
+	struct cache_side	gate;
+	char			gkey[80];
+	int64_t			id, available;
+	bool			hit;
+	int			i;
 
 	if (!capture_id(req, resp, "id", &id))
 		return;
-	switch (event_fetch(&app->st, id, &ev, &hit, &available, &gate)) {
+	gate_key(id, "", gkey, sizeof gkey);
+	gate.key = gkey;
+	switch (event_fetch(&app->st, id, &ev, &hit, &available, &gate, 1)) {
 	case LOOKUP_ERROR:
 		app_db_failure(app, resp, "event lookup failed");
 		return;
@@ -159,8 +164,8 @@ handle_event_get(struct app *app, struct request *req, struct response *resp)
 	if (ev.nclasses > 0 && event_pools_load(app->st.db, &ev, 1) == 0)
 		for (available = 0, i = 0; i < ev.npools; i++)
 			available += ev.pools[i].available;
-	else if (gate >= 0)
-		available = gate;
+	else if (gate.value >= 0)
+		available = gate.value;
 	else if (available < 0 && inventory_available(app->st.db, id, NULL,
 	    &available) != INV_OK)
 		available = 0;

@@ -109,11 +109,17 @@ precheck(struct store *st, const struct reserve_req *rq,
     struct reserve_result *out, struct attempt_ctx *c)
 {
 	struct event		ev;
+	struct cache_side	used;
+	char			ukey[80];
 	enum reserve_outcome	o = RESERVE_OK;
 	bool			hit;
 	int64_t			available;
 
-	switch (event_fetch(st, rq->event_id, &ev, &hit, &available, NULL)) {
+	/* A token's use count comes in the event's round trip. */
+	c->admission = admission_number(st->conf, rq->event_id, rq->user,
+	    rq->admission, ukey, sizeof ukey, &used);
+	switch (event_fetch(st, rq->event_id, &ev, &hit, &available, &used,
+	    c->admission > 0 ? 1 : 0)) {
 	case LOOKUP_ERROR:
 		return (store_down(st, out));
 	case LOOKUP_NONE:
@@ -126,8 +132,7 @@ precheck(struct store *st, const struct reserve_req *rq,
 		return (o);
 	}
 	/* Checked whenever a token comes: the transaction has the last word. */
-	c->admitted = rq->admission != NULL && admission_valid(st,
-	    rq->event_id, rq->user, rq->admission, &c->admission);
+	c->admitted = c->admission > 0 && admission_left(st->conf, &used);
 	out->per_user_limit = ev.per_user_limit;
 	out->max_per_request = ev.max_per_request;
 	out->event_status = ev.status;

@@ -59,14 +59,34 @@ qkey(int64_t event_id, const char *what, char *buf, size_t len)
 	snprintf(buf, len, "bo:{ev:%" PRId64 "}:q:%s", event_id, what);
 }
 
-/* The event, which must have its waiting room on. */
-static enum queue_outcome
-room_of(struct store *st, int64_t event_id, struct event *ev)
-{
-	int64_t	available;
-	bool	hit;
+/* A room's numbers, read beside its event (room_of). */
+struct room_numbers {
+	int64_t	serving;	/* the highest number admitted (0: none) */
+	int64_t	issued;		/* numbers handed out (0: none) */
+	int64_t	gate;		/* the common pool's counter, -1: none */
+};
 
-	switch (event_fetch(st, event_id, ev, &hit, &available, NULL)) {
+/*
+ * The event, which must have its waiting room on; with nums, the room's
+ * numbers too, in the same round trip (Redis down: QUEUE_UNAVAILABLE).
+ */
+static enum queue_outcome
+room_of(struct store *st, int64_t event_id, struct event *ev,
+    struct room_numbers *nums)
+{
+	struct cache_side	side[3];
+	char			skey[64], seq[64], avail[80];
+	int64_t			available;
+	bool			hit;
+
+	qkey(event_id, "serving", skey, sizeof skey);
+	qkey(event_id, "seq", seq, sizeof seq);
+	gate_key(event_id, "", avail, sizeof avail);
+	side[0].key = skey;
+	side[1].key = seq;
+	side[2].key = avail;
+	switch (event_fetch(st, event_id, ev, &hit, &available, side,
+	    nums != NULL ? 3 : 0)) {
 	case LOOKUP_ERROR:
 		return (QUEUE_UNAVAILABLE);
 	case LOOKUP_NONE:
@@ -85,6 +105,15 @@ room_of(struct store *st, int64_t event_id, struct event *ev)
 		event_free(ev);
 		return (QUEUE_UNAVAILABLE);
 	}
+	if (nums == NULL)
+		return (QUEUE_OK);
+	if (!side[0].read) {
+		event_free(ev);
+		return (QUEUE_UNAVAILABLE);
+	}
+	nums->serving = side[0].value < 0 ? 0 : side[0].value;
+	nums->issued = side[1].value < 0 ? 0 : side[1].value;
+	nums->gate = side[2].value;
 	return (QUEUE_OK);
 }
 
@@ -101,7 +130,7 @@ queue_join(struct store *st, int64_t event_id, const char *user,
 	int64_t			 ahead;
 
 	memset(out, 0, sizeof *out);
-	if ((o = room_of(st, event_id, &ev)) != QUEUE_OK)
+	if ((o = room_of(st, event_id, &ev, NULL)) != QUEUE_OK)
 		return (o);
 	qkey(event_id, "users", users, sizeof users);
 	qkey(event_id, "seq", seq, sizeof seq);
@@ -135,60 +164,29 @@ queue_join(struct store *st, int64_t event_id, const char *user,
 	return (QUEUE_OK);
 }
 
-/* serving and issued of one room; -1 on failure. */
-static int
-read_numbers(struct store *st, int64_t event_id, int64_t *serving,
-    int64_t *issued, int64_t *gate)
-{
-	char		 skey[64], seq[64], avail[80];
-	redisReply	*r;
-
-	qkey(event_id, "serving", skey, sizeof skey);
-	qkey(event_id, "seq", seq, sizeof seq);
-	gate_key(event_id, "", avail, sizeof avail);
-	if ((r = redis_conn_commandf(st->redis, "MGET %s %s %s", skey, seq,
-	    avail)) == NULL)
-		return (-1);
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
-		freeReplyObject(r);
-		return (-1);
-	}
-	*serving = r->element[0]->type == REDIS_REPLY_STRING ?
-	    strtoll(r->element[0]->str, NULL, 10) : 0;
-	*issued = r->element[1]->type == REDIS_REPLY_STRING ?
-	    strtoll(r->element[1]->str, NULL, 10) : 0;
-	*gate = r->element[2]->type == REDIS_REPLY_STRING ?
-	    strtoll(r->element[2]->str, NULL, 10) : -1;
-	freeReplyObject(r);
-	return (0);
-}
-
 enum queue_outcome
 queue_poll(struct store *st, int64_t event_id, struct queue_state *out)
 {
 	struct event		ev;
+	struct room_numbers	n;
 	enum queue_outcome	o;
-	int64_t			gate;
 
 	memset(out, 0, sizeof *out);
-	if ((o = room_of(st, event_id, &ev)) != QUEUE_OK)
+	if ((o = room_of(st, event_id, &ev, &n)) != QUEUE_OK)
 		return (o);
 	out->admit_per_second = ev.admit_per_second;
-	if (read_numbers(st, event_id, &out->serving, &out->issued,
-	    &gate) == -1) {
-		event_free(&ev);
-		return (QUEUE_UNAVAILABLE);
-	}
+	out->serving = n.serving;
+	out->issued = n.issued;
 	/*
 	 * The common pool's gate counter, or the database when there is none
 	 * or the seats are in classes' pools.
 	 */
-	if ((gate < 0 || ev.nclasses > 0) && inventory_available(st->db,
-	    event_id, NULL, &gate) == INV_ERROR) {
+	if ((n.gate < 0 || ev.nclasses > 0) && inventory_available(st->db,
+	    event_id, NULL, &n.gate) == INV_ERROR) {
 		event_free(&ev);
 		return (QUEUE_UNAVAILABLE);
 	}
-	out->sold_out = gate <= 0 || !event_on_sale(&ev, time_real_ms());
+	out->sold_out = n.gate <= 0 || !event_on_sale(&ev, time_real_ms());
 	event_free(&ev);
 	return (QUEUE_OK);
 }
@@ -199,19 +197,18 @@ queue_admit(struct store *st, int64_t event_id, const char *ticket,
 {
 	struct waitroom_pass	p;
 	struct event		ev;
+	struct room_numbers	n;
 	enum queue_outcome	o;
-	int64_t			serving, issued, gate, wait;
+	int64_t			wait;
 
 	memset(out, 0, sizeof *out);
-	if ((o = room_of(st, event_id, &ev)) != QUEUE_OK)
+	if ((o = room_of(st, event_id, &ev, &n)) != QUEUE_OK)
 		return (o);
 	if (ticket_decode(st->conf->admission_secret, ticket, event_id,
 	    &p) != TOKEN_OK)
 		o = QUEUE_FORGED;
-	else if (read_numbers(st, event_id, &serving, &issued, &gate) == -1)
-		o = QUEUE_UNAVAILABLE;
-	else if (p.number > serving) {
-		wait = (p.number - serving + ev.admit_per_second - 1) /
+	else if (p.number > n.serving) {
+		wait = (p.number - n.serving + ev.admit_per_second - 1) /
 		    ev.admit_per_second;
 		out->retry_after_s = wait < 1 ? 1 : wait > 60 ? 60 : (int)wait;
 		o = QUEUE_NOT_YET;
@@ -225,30 +222,27 @@ queue_admit(struct store *st, int64_t event_id, const char *ticket,
 	return (o);
 }
 
-bool
-admission_valid(struct store *st, int64_t event_id, const char *user,
-    const char *token, int64_t *number)
+int64_t
+admission_number(const struct bo_conf *conf, int64_t event_id,
+    const char *user, const char *token, char *key, size_t keylen,
+    struct cache_side *side)
 {
-	struct waitroom_pass	 p;
-	char			 used[80];
-	redisReply		*r;
-	bool			 ok = true;
+	struct waitroom_pass	p;
 
-	*number = 0;
-	if (token == NULL || *st->conf->admission_secret == '\0' ||
-	    admission_decode(st->conf->admission_secret, token, event_id, user,
+	if (token == NULL || *conf->admission_secret == '\0' ||
+	    admission_decode(conf->admission_secret, token, event_id, user,
 	    time_real_ms() / 1000, &p) != TOKEN_OK)
-		return (false);
-	*number = p.number;
-	snprintf(used, sizeof used, "bo:{ev:%" PRId64 "}:q:used:%" PRId64,
-	    event_id, p.number);
-	if ((r = redis_conn_commandf(st->redis, "GET %s", used)) != NULL) {
-		if (r->type == REDIS_REPLY_STRING)
-			ok = strtoll(r->str, NULL, 10) <
-			    st->conf->admission_max_uses;
-		freeReplyObject(r);
-	}
-	return (ok);
+		return (-1);
+	snprintf(key, keylen, "bo:{ev:%" PRId64 "}:q:used:%" PRId64, event_id,
+	    p.number);
+	side->key = key;
+	return (p.number);
+}
+
+bool
+admission_left(const struct bo_conf *conf, const struct cache_side *side)
+{
+	return (!side->read || side->value < conf->admission_max_uses);
 }
 
 void

@@ -29,6 +29,8 @@
 
 #include "waitroom_token.h"
 
+struct bo_conf;
+struct cache_side;
 struct store;
 
 enum queue_outcome {
@@ -68,12 +70,17 @@ enum queue_outcome queue_admit(struct store *, int64_t event_id,
 	    const char *ticket, struct queue_admission *);
 
 /*
- * A reservation's admission: RESERVE may go on when this is true. *number
- * is the admission's queue number, for admission_used(). Used-up tokens
- * are refused; with Redis down their count is not known and they pass.
+ * A reservation's admission, in two steps so that its count is read beside
+ * the event (event_cache.h): admission_number() checks the token's
+ * signature, event, user and expiry (no I/O) and gives its queue number,
+ * or -1; *side is then the count's key. admission_left() judges the count
+ * read: used-up tokens are refused; with Redis down the count is not known
+ * and they pass.
  */
-bool	 admission_valid(struct store *, int64_t event_id, const char *user,
-	    const char *token, int64_t *number);
+int64_t	 admission_number(const struct bo_conf *, int64_t event_id,
+	    const char *user, const char *token, char *key, size_t keylen,
+	    struct cache_side *side);
+bool	 admission_left(const struct bo_conf *, const struct cache_side *);
 /* After a committed reservation: count it against the admission. */
 void	 admission_used(struct store *, int64_t event_id, int64_t number);
 
