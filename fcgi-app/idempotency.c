@@ -121,18 +121,11 @@ inflight_mark(struct store *st, struct idem_mark *m)
 
 enum reserve_outcome
 idem_begin(struct store *st, const struct reserve_req *rq,
-    struct idem_mark *m, struct reservation *res)
+    struct idem_mark *m)
 {
-	enum reserve_outcome	o;
-	enum idem_state		s;
-	int64_t			res_id = 0;
-
 	memset(m, 0, sizeof *m);
 	if (rq->idem_key == NULL)
 		return (RESERVE_OK);
-	s = idem_lookup(st, rq, &res_id);
-	if ((o = answer(st, s, res_id, res)) != RESERVE_OK)
-		return (o);
 	/* The user's length keeps "a:b"+"c" apart from "a"+"b:c". */
 	snprintf(m->key, sizeof m->key, "bo:{idem}:%zu:%s:%s", strlen(rq->user),
 	    rq->user, rq->idem_key);
@@ -149,6 +142,19 @@ idem_begin(struct store *st, const struct reserve_req *rq,
 		break;
 	}
 	return (RESERVE_OK);
+}
+
+enum reserve_outcome
+idem_after_refusal(struct store *st, const struct reserve_req *rq,
+    enum reserve_outcome o, struct reservation *res)
+{
+	enum idem_state	s;
+	int64_t		res_id = 0;
+
+	if (rq->idem_key == NULL)
+		return (o);
+	s = idem_lookup(st, rq, &res_id);
+	return (s == IDEM_NEW ? o : answer(st, s, res_id, res));
 }
 
 enum reserve_outcome

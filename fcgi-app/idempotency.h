@@ -28,11 +28,22 @@ struct idem_mark {
 char	*idem_canonical(const struct reserve_req *);
 /*
  * Before the transaction: RESERVE_OK to go on (a marker may be held),
- * RESERVE_REPLAY with *res, RESERVE_IDEM_CONFLICT, RESERVE_IDEM_IN_FLIGHT,
- * or RESERVE_UNAVAILABLE. Without a key: RESERVE_OK and nothing held.
+ * RESERVE_IDEM_CONFLICT or RESERVE_IDEM_IN_FLIGHT (the marker of a request
+ * in flight). Without a key: RESERVE_OK and nothing held. The database is
+ * not asked: a key that committed before is found by the transaction's
+ * duplicate key, or by idem_after_refusal() when it is refused before the
+ * insert, so a new request pays no lookup.
  */
 enum reserve_outcome idem_begin(struct store *, const struct reserve_req *,
-	    struct idem_mark *, struct reservation *res);
+	    struct idem_mark *);
+/*
+ * After a refusal o (sold out, over the limit, ...): the key's earlier
+ * reservation if there is one (RESERVE_REPLAY with *res, or a conflict),
+ * RESERVE_UNAVAILABLE if that cannot be known, else o.
+ */
+enum reserve_outcome idem_after_refusal(struct store *,
+	    const struct reserve_req *, enum reserve_outcome o,
+	    struct reservation *res);
 /* After a duplicate-key refusal: RESERVE_REPLAY with *res, or conflict. */
 enum reserve_outcome idem_after_duplicate(struct store *,
 	    const struct reserve_req *, struct reservation *res);

@@ -484,6 +484,24 @@ reserve_txn(struct store *st, struct attempt_ctx *c)
 	return (a == ATTEMPT_OK ? RESERVE_OK : out);
 }
 
+/* A business refusal, after which a keyed request looks for its twin. */
+static bool
+refusal(enum reserve_outcome o)
+{
+	switch (o) {
+	case RESERVE_SOLD_OUT:
+	case RESERVE_LIMIT:
+	case RESERVE_BUSY:
+	case RESERVE_NOT_ON_SALE:
+	case RESERVE_TOO_MANY:
+	case RESERVE_ADMISSION_REQUIRED:
+	case RESERVE_NO_EVENT:
+		return (true);
+	default:
+		return (false);
+	}
+}
+
 /* An idempotency lookup that failed says why in the log's detail. */
 static enum reserve_outcome
 idem_failed(struct store *st, enum reserve_outcome o,
@@ -512,13 +530,18 @@ reserve(struct store *st, const struct reserve_req *rq,
 		o = RESERVE_RATE_LIMITED;
 		goto done;
 	}
-	o = idem_failed(st, idem_begin(st, rq, &mark, &out->res), out);
-	if (o == RESERVE_OK && (o = admit(st, &c, &a, out)) == RESERVE_OK) {
-		o = reserve_txn(st, &c);
-		/* Give back only what is known not to have committed. */
-		admission_end(st, &c, &a, o != RESERVE_OK && !c.unknown);
-		if (o == RESERVE_OK && c.admitted)
-			admission_used(st, rq->event_id, c.admission);
+	if ((o = idem_begin(st, rq, &mark)) == RESERVE_OK) {
+		if ((o = admit(st, &c, &a, out)) == RESERVE_OK) {
+			o = reserve_txn(st, &c);
+			/* Give back only what is known not to have committed. */
+			admission_end(st, &c, &a, o != RESERVE_OK && !c.unknown);
+			if (o == RESERVE_OK && c.admitted)
+				admission_used(st, rq->event_id, c.admission);
+		}
+		/* A retry of a request that committed is refused first. */
+		if (refusal(o))
+			o = idem_failed(st, idem_after_refusal(st, rq, o,
+			    &out->res), out);
 	}
 	out->outcome_unknown = o == RESERVE_UNAVAILABLE && c.unknown;
 	/* A twin with the same key committed first: answer what it got. */

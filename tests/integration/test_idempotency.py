@@ -65,6 +65,38 @@ def test_replay_after_cancel_returns_the_same_reservation(api):
     assert api.assert_consistent(ev["id"]) == (5, 0)
 
 
+def test_replay_after_the_event_sold_out_returns_the_stored_reservation(api):
+    """A new request does not look its key up before the transaction (the unique key decides);
+    a retry that the gate or the transaction refuses must still find its committed twin: the
+    retry of a reservation that took the last seats gets its 201, not 409 sold out; the same
+    key with another body gets 422; the seats and the gate stay right."""
+    ev = api.create_event(totalSeats=3, maxPerRequest=3)
+    user, key = f"idem-{tag()}", f"key-{tag()}"
+    res = api.reserved(ev["id"], user, 3, key=key)
+    api.expect("POST", "/api/reservations", 409, "INSUFFICIENT_SEATS",
+               json={"eventId": ev["id"], "userId": f"late-{tag()}", "quantity": 1})
+    for _ in range(2):
+        assert api.reserved(ev["id"], user, 3, key=key)["id"] == res["id"]
+    api.expect("POST", "/api/reservations", 422, "IDEMPOTENCY_CONFLICT",
+               json={"eventId": ev["id"], "userId": user, "quantity": 1}, headers={"Idempotency-Key": key})
+    assert len(rows_for(api, ev["id"], user)) == 1
+    assert api.assert_consistent(ev["id"]) == (0, 3)
+
+
+def test_replay_at_the_per_user_limit_returns_the_stored_reservation(api):
+    """The retry's own transaction fails the per-user limit (its seats on top of the first
+    request's): it finds the first request and replays it; a new key is 409 LIMIT_EXCEEDED."""
+    ev = api.create_event(totalSeats=10, maxPerRequest=2, perUserLimit=2)
+    user, key = f"idem-{tag()}", f"key-{tag()}"
+    res = api.reserved(ev["id"], user, 2, key=key)
+    assert api.reserved(ev["id"], user, 2, key=key)["id"] == res["id"]
+    api.expect("POST", "/api/reservations", 409, "LIMIT_EXCEEDED",
+               json={"eventId": ev["id"], "userId": user, "quantity": 1},
+               headers={"Idempotency-Key": f"new-{tag()}"})
+    assert len(rows_for(api, ev["id"], user)) == 1
+    assert api.assert_consistent(ev["id"]) == (8, 2)
+
+
 def test_concurrent_duplicates_create_one_reservation(api):
     for round_ in range(3):
         ev = api.create_event(totalSeats=50, maxPerRequest=4)
