@@ -4,10 +4,10 @@
 if (!exists("datafile")) datafile = 'plot.dat'
 if (!exists("outfile")) outfile = 'performance.png'
 
-set terminal pngcairo size 1200,900 font "DejaVu Sans,10"
+set terminal pngcairo size 1500,900 font "DejaVu Sans,10"
 set output outfile
 set datafile separator "\t"
-set multiplot layout 2,1 title "boxoffice: scripts/bench, one run on 2 shared vCPUs (scenarios at 1,000 connections; ceilings left)"
+set multiplot layout 2,1 title "boxoffice: scripts/bench, one run on 2 shared vCPUs (ceilings left, closed-loop scenarios at 1,000 connections, open-loop rates right)"
 
 set style data histograms
 set style histogram clustered gap 1
