@@ -36,6 +36,8 @@ struct db {
 	int64_t			 fence_boot_s;
 	uint64_t		 connects;
 	enum db_fault		 fault;
+	unsigned int		 server_errno;	/* of the last error the server
+						   answered, 0 for none */
 	char			 errstr[256];
 	int64_t			 affected;
 	uint64_t		 insert_id;
@@ -85,6 +87,12 @@ db_fault(const struct db *db)
 	return (db->fault);
 }
 
+unsigned int
+db_server_errno(const struct db *db)
+{
+	return (db->server_errno);
+}
+
 const char *
 db_errstr(const struct db *db)
 {
@@ -120,6 +128,7 @@ static void
 db_ok(struct db *db)
 {
 	db->fault = DB_OK;
+	db->server_errno = 0;
 	db->errstr[0] = '\0';
 }
 
@@ -136,6 +145,7 @@ db_fail(struct db *db, enum db_fault f, const char *fmt, ...)
 	vsnprintf(db->errstr, sizeof db->errstr, fmt, ap);
 	va_end(ap);
 	db->fault = f;
+	db->server_errno = 0;
 	METRIC_INC(db_errors);
 	return (-1);
 }
@@ -178,6 +188,15 @@ fault_of(unsigned int e)
 	return (DB_REFUSED);
 }
 
+/* An error the server answered: its number stays for db_server_errno(). */
+static int
+server_refused(struct db *db, unsigned int e)
+{
+	db_fail(db, fault_of(e), "%u: %s", e, mysql_error(db->mysql));
+	db->server_errno = e;
+	return (-1);
+}
+
 /*
  * The connection broke with a statement in flight. Its session may live
  * on (a read timeout does not end it), so remember it for the fence.
@@ -208,7 +227,7 @@ store_failed(struct db *db, bool commit_sent)
 		db_lost(db, commit_sent);
 		return (-1);
 	}
-	return (db_fail(db, fault_of(e), "%u: %s", e, mysql_error(db->mysql)));
+	return (server_refused(db, e));
 }
 
 /* A statement on the live connection, during connect and fence. */
@@ -355,17 +374,24 @@ db_send(struct db *db, const char *sql, bool standalone, bool commits)
 {
 	unsigned int	e;
 	int		attempt;
+	bool		sent;
 
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (db_connect(db) == -1)
 			return (-1);
-		if (mysql_real_query(db->mysql, sql, strlen(sql)) == 0)
+		/*
+		 * Sent and answered apart: a statement that could not even be
+		 * written never ran, so its loss is not ambiguous, even if it
+		 * commits (a connection that died while idle, a server that is
+		 * down).
+		 */
+		sent = mysql_send_query(db->mysql, sql, strlen(sql)) == 0;
+		if (sent && mysql_read_query_result(db->mysql) == 0)
 			return (0);
 		e = mysql_errno(db->mysql);
 		if (!errno_breaks_connection(e))
-			return (db_fail(db, fault_of(e), "%u: %s", e,
-			    mysql_error(db->mysql)));
-		db_lost(db, commits);
+			return (server_refused(db, e));
+		db_lost(db, commits && sent);
 		if (!standalone || commits)
 			return (-1);
 	}
@@ -478,8 +504,7 @@ db_batch(struct db *db, const char *sql, int flags, struct db_stmt *st, int n)
 				return (-1);
 			}
 			/* The rest did not run; the transaction is still open. */
-			return (db_fail(db, fault_of(e), "%u: %s", e,
-			    mysql_error(db->mysql)));
+			return (server_refused(db, e));
 		}
 	}
 	if (commits)

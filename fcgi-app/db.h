@@ -77,6 +77,10 @@ int		 db_ping(struct db *) __attribute__((warn_unused_result));
 /* The last failure; DB_OK and "" after a success. */
 enum db_fault	 db_fault(const struct db *);
 const char	*db_errstr(const struct db *);
+/* The number of the last error the server answered (ER_*), 0 when the last
+   failure was not one. */
+unsigned int	 db_server_errno(const struct db *);
+#define DB_ER_NO_PROCEDURE	1305	/* ER_SP_DOES_NOT_EXIST */
 /* True for the faults after which a transaction may be re-run whole. */
 bool		 db_fault_retryable(enum db_fault);
 /*
@@ -103,7 +107,9 @@ struct db_res	*db_query_ids(struct db *, const char *head,
  * at the first that fails. st[0..n-1] describe each one (ran is false from
  * the failing one on). 0 when all n ran, else -1. flags say whether the
  * batch begins or commits a transaction: a batch that commits and loses its
- * connection is DB_AMBIGUOUS. The caller frees the results with
+ * connection after it was sent is DB_AMBIGUOUS (one that could not be
+ * written is DB_LOST: it never ran). A CALL is a batch of its result sets
+ * and its final status. The caller frees the results with
  * db_stmts_free() whatever the outcome.
  */
 int		 db_batch(struct db *, const char *sql, int flags,
