@@ -33,7 +33,9 @@
 enum attempt {
 	ATTEMPT_OK,		/* committed */
 	ATTEMPT_RETRY,		/* known not committed; may run again */
-	ATTEMPT_FINAL		/* *out says why; not committed */
+	ATTEMPT_FINAL,		/* *out says why; not committed */
+	ATTEMPT_SHORT		/* the one-call path's shard is short: run
+				   the batches (rolled back, nothing open) */
 };
 
 /* One reservation's state across its attempts. */
@@ -237,6 +239,26 @@ admission_end(struct store *st, const struct attempt_ctx *c,
 }
 
 /*
+ * The event row as the transaction saw it: status, "in the future",
+ * max_per_request, per_user_limit, waiting_room. RESERVE_OK when it may
+ * sell this request.
+ */
+static enum reserve_outcome
+event_check(const struct attempt_ctx *c, char **row)
+{
+	struct reserve_result	*res = c->res;
+
+	res->event_status = event_status_parse(row[0]);
+	res->event_past = strcmp(row[1], "1") != 0;
+	res->max_per_request = atoi(row[2]);
+	res->per_user_limit = atoi(row[3]);
+	return (res->event_status != EVENT_ACTIVE || res->event_past ?
+	    RESERVE_NOT_ON_SALE : c->rq->qty > res->max_per_request ?
+	    RESERVE_TOO_MANY : strcmp(row[4], "0") != 0 && !c->admitted ?
+	    RESERVE_ADMISSION_REQUIRED : RESERVE_OK);
+}
+
+/*
  * Round trip 1: lock the event row shared and check it, add to the
  * per-user tally (its row lock serialises one user's requests, its CHECK
  * is the limit), take the seats from one shard.
@@ -269,16 +291,8 @@ round_trip_1(struct store *st, const struct attempt_ctx *c, int shard,
 	/* The event as the transaction sees it comes first. */
 	if (s[1].ran && (row = db_res_next(s[1].res)) == NULL)
 		*out = RESERVE_NO_EVENT;
-	else if (s[1].ran) {
-		res->event_status = event_status_parse(row[0]);
-		res->event_past = strcmp(row[1], "1") != 0;
-		res->max_per_request = atoi(row[2]);
-		res->per_user_limit = atoi(row[3]);
-		*out = res->event_status != EVENT_ACTIVE || res->event_past ?
-		    RESERVE_NOT_ON_SALE : rq->qty > res->max_per_request ?
-		    RESERVE_TOO_MANY : strcmp(row[4], "0") != 0 &&
-		    !c->admitted ? RESERVE_ADMISSION_REQUIRED : RESERVE_OK;
-	}
+	else if (s[1].ran)
+		*out = event_check(c, row);
 	db_stmts_free(s, 4);
 	if (s[1].ran && *out != RESERVE_OK) {
 		db_rollback(st->db);
@@ -407,7 +421,138 @@ ask_txn(struct store *st, const char *txn_id, void *out)
 	return (l);
 }
 
-/* One whole attempt of the transaction. */
+/* The committing step failed: learn a lost COMMIT's outcome, or roll back. */
+static enum attempt
+commit_failed(struct store *st, struct attempt_ctx *c, const char *txn_id,
+    enum reserve_outcome *out)
+{
+	struct reserve_result	*res = c->res;
+
+	if (db_fault(st->db) == DB_AMBIGUOUS) {
+		*out = RESERVE_UNAVAILABLE;
+		switch (txn_resolve(st, txn_id, ask_txn, &res->res)) {
+		case TXN_COMMITTED:
+			return (ATTEMPT_OK);
+		case TXN_NOT_COMMITTED:
+			return (ATTEMPT_RETRY);
+		case TXN_UNKNOWN:
+			snprintf(res->detail, sizeof res->detail, "outcome of a "
+			    "lost COMMIT unknown: %s", db_errstr(st->db));
+			c->unknown = true;
+			return (ATTEMPT_FINAL);
+		}
+	}
+	/* Also after an error inside the procedure: a lock wait timeout
+	   leaves its transaction open. */
+	db_rollback(st->db);
+	c->duplicate = db_fault(st->db) == DB_DUPLICATE;
+	*out = store_down(st, res);
+	return (db_fault_retryable(db_fault(st->db)) ? ATTEMPT_RETRY :
+	    ATTEMPT_FINAL);
+}
+
+/* What the procedure's one row says; row[2..6] is the event as seen. */
+static enum attempt
+one_call_answer(struct attempt_ctx *c, char **row, enum reserve_outcome *out)
+{
+	struct reserve_result	*res = c->res;
+
+	if (strcmp(row[0], "SHORT") == 0)
+		return (ATTEMPT_SHORT);
+	if (row[2] == NULL) {
+		*out = RESERVE_NO_EVENT;
+		return (ATTEMPT_FINAL);
+	}
+	*out = event_check(c, row + 2);
+	if (strcmp(row[0], "OK") == 0 && *out == RESERVE_OK && row[1] != NULL) {
+		res->res.id = strtoll(row[1], NULL, 10);
+		return (ATTEMPT_OK);
+	}
+	if (strcmp(row[0], "REFUSED") != 0 || *out == RESERVE_OK) {
+		snprintf(res->detail, sizeof res->detail, "reserve_one_shard "
+		    "answered %s", row[0]);
+		*out = RESERVE_FAILED;
+	}
+	return (ATTEMPT_FINAL);
+}
+
+/*
+ * The common path in one round trip: the procedure reserve_one_shard
+ * (sql/migrations/007) runs both round trips' statements with shard
+ * `shard` and commits, refuses, or says the shard is short. It never
+ * leaves the transaction open. MariaDB answers each statement of a batch
+ * with a packet of its own; the procedure answers once.
+ */
+static enum attempt
+one_call(struct store *st, struct attempt_ctx *c, int shard,
+    const char *txn_id, enum reserve_outcome *out)
+{
+	static bool			 warned;
+	const struct reserve_req	*rq = c->rq;
+	struct reservation		*r = &c->res->res;
+	struct db_stmt	 s[2];
+	char		 alloc[INVENTORY_ALLOC_MAX], now[40], until[48], type[24];
+	char		 unit[24], total[24], **row;
+	char		*user = db_quote(rq->user), *key = db_quote(rq->idem_key);
+	char		*rid = db_quote(rq->request_id), *canon, *sql;
+	enum attempt	 a;
+	int		 rv;
+
+	canon = rq->idem_key != NULL ? idem_canonical(rq) : xstrdup("NULL");
+	inventory_alloc_one(alloc, sizeof alloc, c->pool, shard, rq->qty);
+	fill_row(st, c, r);
+	time_sql_datetime(r->created_ms, now, sizeof now);
+	sql_values(r, until, type, unit, total);
+	sql = xasprintf("CALL reserve_one_shard(%" PRId64 ", %s, %" PRId64
+	    ", %d, '%s', %d, '%s', '%s', %s, %s, %s, %s, %s, '%s', %s, '%s', "
+	    "%s, '%s')", rq->event_id, user, rq->qty, c->admitted ? 1 : 0,
+	    c->pool, shard, alloc, reservation_status_name(r->status), type,
+	    unit, total, key, canon, now, until, rq->hold ? "HOLD" : "CREATE",
+	    rid, txn_id);
+	free(user);
+	free(key);
+	free(rid);
+	free(canon);
+	snprintf(r->user, sizeof r->user, "%s", rq->user);
+	r->event_id = rq->event_id;
+	r->quantity = rq->qty;
+	/* It may commit: a lost answer is ambiguous, as a lost COMMIT. */
+	rv = db_batch(st->db, sql, DB_BEGINS | DB_COMMITS, s, 2);
+	free(sql);
+	if (rv == -1)
+		db_stmts_free(s, 2);
+	if (rv == -1 && db_fault(st->db) == DB_CHECK) {
+		/* The tally's CHECK (MariaDB 4025, MySQL 3819): over the limit. */
+		db_rollback(st->db);
+		*out = RESERVE_LIMIT;
+		return (ATTEMPT_FINAL);
+	}
+	if (rv == -1 && db_server_errno(st->db) == DB_ER_NO_PROCEDURE) {
+		/* A schema before migration 007: the batches still work. */
+		if (!warned)
+			log_warn("reserve_one_shard is missing (run the "
+			    "migrations); reserving with the batches");
+		warned = true;
+		return (ATTEMPT_SHORT);
+	}
+	if (rv == -1)
+		return (commit_failed(st, c, txn_id, out));
+	if (s[0].res == NULL || (row = db_res_next(s[0].res)) == NULL ||
+	    row[0] == NULL) {
+		snprintf(c->res->detail, sizeof c->res->detail,
+		    "reserve_one_shard answered no row");
+		*out = RESERVE_FAILED;
+		a = ATTEMPT_FINAL;
+	} else
+		a = one_call_answer(c, row, out);
+	db_stmts_free(s, 2);
+	return (a);
+}
+
+/*
+ * One whole attempt of the transaction: one call, or when its shard is
+ * short, the two batches, which can take the seats from other shards.
+ */
 static enum attempt
 reserve_once(struct store *st, struct attempt_ctx *c, enum reserve_outcome *out)
 {
@@ -418,6 +563,9 @@ reserve_once(struct store *st, struct attempt_ctx *c, enum reserve_outcome *out)
 	enum attempt	 a;
 	enum inv_result	 inv;
 
+	txn_new_id(txn_id);
+	if ((a = one_call(st, c, shard, txn_id, out)) != ATTEMPT_SHORT)
+		return (a);
 	txn_new_id(txn_id);
 	if ((a = round_trip_1(st, c, shard, alloc, out)) != ATTEMPT_OK)
 		return (a);
@@ -434,25 +582,7 @@ reserve_once(struct store *st, struct attempt_ctx *c, enum reserve_outcome *out)
 	res->res.quantity = rq->qty;
 	if (round_trip_2(st, c, alloc, txn_id, &res->res) == 0)
 		return (ATTEMPT_OK);
-	if (db_fault(st->db) == DB_AMBIGUOUS) {
-		*out = RESERVE_UNAVAILABLE;
-		switch (txn_resolve(st, txn_id, ask_txn, &res->res)) {
-		case TXN_COMMITTED:
-			return (ATTEMPT_OK);
-		case TXN_NOT_COMMITTED:
-			return (ATTEMPT_RETRY);
-		case TXN_UNKNOWN:
-			snprintf(res->detail, sizeof res->detail, "outcome of a "
-			    "lost COMMIT unknown: %s", db_errstr(st->db));
-			c->unknown = true;
-			return (ATTEMPT_FINAL);
-		}
-	}
-	db_rollback(st->db);
-	c->duplicate = db_fault(st->db) == DB_DUPLICATE;
-	*out = store_down(st, res);
-	return (db_fault_retryable(db_fault(st->db)) ? ATTEMPT_RETRY :
-	    ATTEMPT_FINAL);
+	return (commit_failed(st, c, txn_id, out));
 }
 
 /* The transaction, re-run whole while that is safe. */

@@ -9,11 +9,14 @@
  * key's in-flight marker only saves work: the unique key in MariaDB
  * decides.
  *
- * The transaction is all or nothing whatever fails between its round
- * trips: it is re-run whole after a deadlock, a lock wait timeout or a
- * connection lost before COMMIT; a lost COMMIT answer is resolved by
- * looking the attempt's txn id up; and the gate admission is given back
- * only when the row is known not to have committed.
+ * Most attempts are one CALL of the procedure reserve_one_shard (one
+ * answer instead of one per statement); when its shard is short, two
+ * batches that can take seats from several shards. Either is all or
+ * nothing whatever fails: it is re-run whole after a deadlock, a lock wait
+ * timeout or a connection lost before COMMIT; a lost answer to a
+ * committing statement is resolved by looking the attempt's txn id up; and
+ * the gate admission is given back only when the row is known not to have
+ * committed.
  */
 #ifndef BO_RESERVE_H
 #define BO_RESERVE_H

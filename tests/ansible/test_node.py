@@ -185,8 +185,13 @@ def test_app_user_has_dml_on_app_tables_only(host):
     tables = host.check_output(
         "mariadb --socket=/run/mysqld/mysqld.sock -uroot -N boxoffice -e \"SELECT table_name FROM "
         "information_schema.tables WHERE table_schema = 'boxoffice' AND table_name <> 'schema_migrations'\"").split()
+    procedures = host.check_output(
+        "mariadb --socket=/run/mysqld/mysqld.sock -uroot -N boxoffice -e \"SELECT routine_name FROM "
+        "information_schema.routines WHERE routine_schema = 'boxoffice' AND routine_type = 'PROCEDURE'\"").split()
+    assert "reserve_one_shard" in procedures, procedures
     assert sorted(lines[1:]) == sorted(
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON `boxoffice`.`{t}` TO `boxoffice_app`@`localhost`" for t in tables)
+        [f"GRANT SELECT, INSERT, UPDATE, DELETE ON `boxoffice`.`{t}` TO `boxoffice_app`@`localhost`" for t in tables]
+        + [f"GRANT EXECUTE ON PROCEDURE `boxoffice`.`{p}` TO `boxoffice_app`@`localhost`" for p in procedures])
     denied = host.run("mariadb --socket=/run/mysqld/mysqld.sock -uboxoffice_app -pci-db-password boxoffice "
                       "-e 'CREATE TABLE not_allowed (a INT)'")
     assert denied.rc != 0 and "denied" in denied.stderr

@@ -91,14 +91,30 @@ def new_event(api, seats=10, **kw):
     return api.create_event(totalSeats=seats, **kw)
 
 
+# A reservation takes one of two paths (reserve.c): one CALL of the procedure reserve_one_shard
+# when its random shard has the seats, else two batches that can take seats from several
+# shards. A 10-seat event has shards of 1-2 seats (8 shards): 3 seats always take the batches.
+# A 40-seat event has shards of 5: the first requests of 2 seats always take the call.
+PATHS = {"batches": (10, 3), "call": (40, 2)}
+
+
+def path_event(api, path):
+    """An event and a quantity that take `path`."""
+    seats, qty = PATHS[path]
+    return new_event(api, seats), qty
+
+
 # ---------------------------------------------------------------- reserve
 
-@pytest.mark.parametrize("table,where", [("user_event_tally", "first"), ("reservations", "second")])
-def test_reserve_lock_held_past_the_read_timeout(faulty, api, capsys, table, where):
-    ev = new_event(api)
+@pytest.mark.parametrize("table,where,path", [("user_event_tally", "first", "batches"),
+                                              ("reservations", "second", "batches"),
+                                              ("user_event_tally", "one call's", "call"),
+                                              ("reservations", "one call's", "call")])
+def test_reserve_lock_held_past_the_read_timeout(faulty, api, capsys, table, where, path):
+    ev, qty = path_event(api, path)
     led = Ledger(api)
     expect(led.reserve(ev["id"], f"early-{tag()}", 1), 201)
-    while_locked(faulty, table, lambda: led.reserve(ev["id"], f"late-{tag()}", 3))
+    while_locked(faulty, table, lambda: led.reserve(ev["id"], f"late-{tag()}", qty))
     assert one_status(led) in (201, 503), led.answers
     api.reconcile()
     sell_out(led, ev["id"])
@@ -106,13 +122,16 @@ def test_reserve_lock_held_past_the_read_timeout(faulty, api, capsys, table, whe
     report(capsys, f"{faulty.strategy} reserve, lock on {table} ({where} round trip)", f)
 
 
-@pytest.mark.parametrize("statement,where", [("INSERT INTO user_event_tally", "first"),
-                                             ("INSERT INTO reservations", "second")])
-def test_reserve_connection_killed_while_waiting(faulty, api, capsys, statement, where):
-    ev = new_event(api)
+@pytest.mark.parametrize("statement,where,path", [("INSERT INTO user_event_tally", "first", "batches"),
+                                                  ("INSERT INTO reservations", "second", "batches"),
+                                                  ("INSERT INTO user_event_tally", "one call's", "call"),
+                                                  ("INSERT INTO reservations", "one call's", "call")])
+def test_reserve_connection_killed_while_waiting(faulty, api, capsys, statement, where, path):
+    """PROCESSLIST shows the statement a CALL is running, so the kill finds it there too."""
+    ev, qty = path_event(api, path)
     led = Ledger(api)
     expect(led.reserve(ev["id"], f"early-{tag()}", 1), 201)
-    while_locked(faulty, statement.split()[2], lambda: led.reserve(ev["id"], f"late-{tag()}", 3),
+    while_locked(faulty, statement.split()[2], lambda: led.reserve(ev["id"], f"late-{tag()}", qty),
                  kill=f"%{statement}%")
     assert one_status(led) in (201, 503), led.answers
     api.reconcile()
@@ -121,24 +140,26 @@ def test_reserve_connection_killed_while_waiting(faulty, api, capsys, statement,
     report(capsys, f"{faulty.strategy} reserve, KILL in the {where} round trip", f)
 
 
-def test_reserve_answer_lost_after_commit(faulty, api, capsys):
+@pytest.mark.parametrize("path,pattern", [("batches", r"^INSERT INTO reservations"),
+                                          ("call", r"^CALL reserve_one_shard")])
+def test_reserve_answer_lost_after_commit(faulty, api, capsys, path, pattern):
     """The server commits the reservation and its answer never arrives: the daemon must look the
     outcome up and answer 201 with the committed reservation, not sell the seats again."""
-    ev = new_event(api)
+    ev, qty = path_event(api, path)
     led = Ledger(api)
     before = metric(api, "boxoffice_txn_outcome_lookups_total", 'outcome="committed"')
-    faulty.proxy.add_rule(r"^INSERT INTO reservations", "cut_after_reply")
-    r = led.reserve(ev["id"], f"lost-{tag()}", 3)
+    faulty.proxy.add_rule(pattern, "cut_after_reply")
+    r = led.reserve(ev["id"], f"lost-{tag()}", qty)
     assert [a for a, _ in faulty.proxy.clear()] == ["cut_after_reply"]
     body = expect(r, 201)
-    assert body["data"]["quantity"] == 3
+    assert body["data"]["quantity"] == qty
     assert api.sql_value(f"SELECT COUNT(*) FROM reservations WHERE event_id = {ev['id']}") == "1"
     after = metric(api, "boxoffice_txn_outcome_lookups_total", 'outcome="committed"')
     assert after == before + 1, (before, after)
     sell_out(led, ev["id"])
     f = check_invariants(api, led, ev["id"])
-    assert f["sold"] == 10, f
-    report(capsys, f"{faulty.strategy} reserve, answer to the COMMIT batch lost", f)
+    assert f["sold"] == PATHS[path][0], f
+    report(capsys, f"{faulty.strategy} reserve, answer to the committing {path} lost", f)
 
 
 def test_reserve_answer_lost_while_the_server_restarts(faulty, api, capsys):
@@ -148,9 +169,9 @@ def test_reserve_answer_lost_while_the_server_restarts(faulty, api, capsys):
     led = Ledger(api)
     before = metric(api, "boxoffice_txn_outcome_lookups_total", 'outcome="committed"')
     faulty.proxy.add_rule(r"^INSERT INTO reservations", "cut_after_reply", then_refuse=LOOKUP_WAIT / 2)
-    r = led.reserve(ev["id"], f"restart-{tag()}", 2)
+    r = led.reserve(ev["id"], f"restart-{tag()}", 3)      # 3 of 10: the batches (PATHS)
     assert [a for a, _ in faulty.proxy.clear()] == ["cut_after_reply"]
-    assert expect(r, 201)["data"]["quantity"] == 2
+    assert expect(r, 201)["data"]["quantity"] == 3
     after = metric(api, "boxoffice_txn_outcome_lookups_total", 'outcome="committed"')
     assert after == before + 1, (before, after)
     sell_out(led, ev["id"])
@@ -186,13 +207,14 @@ def test_reserve_outcome_unknown_is_said_and_resolved_by_the_key(faulty, api, ca
     report(capsys, f"{faulty.strategy} reserve, COMMIT answer lost, server away past the lookup wait", f)
 
 
-@pytest.mark.parametrize("pattern,where", [(r"^START TRANSACTION", "first"),
-                                           (r"^INSERT INTO reservations", "second")])
-def test_reserve_connection_cut_before_a_round_trip(faulty, api, capsys, pattern, where):
-    ev = new_event(api)
+@pytest.mark.parametrize("pattern,where,path", [(r"^START TRANSACTION", "first", "batches"),
+                                                (r"^INSERT INTO reservations", "second", "batches"),
+                                                (r"^CALL reserve_one_shard", "one call's", "call")])
+def test_reserve_connection_cut_before_a_round_trip(faulty, api, capsys, pattern, where, path):
+    ev, qty = path_event(api, path)
     led = Ledger(api)
     faulty.proxy.add_rule(pattern, "cut_before")
-    r = led.reserve(ev["id"], f"cut-{tag()}", 2)
+    r = led.reserve(ev["id"], f"cut-{tag()}", qty)
     assert [a for a, _ in faulty.proxy.clear()] == ["cut_before"]
     assert r is not None and r.status_code in (201, 503), led.answers
     sell_out(led, ev["id"])

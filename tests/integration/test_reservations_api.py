@@ -1,8 +1,11 @@
 """Reservations and users API (issue 3): create, get, list by user, cancel, user statistics, admin
 reconcile, and what happens while MariaDB or Redis is down. Each success path and each error code,
 every response validated against docs/api/openapi.yaml (openapi_check)."""
+import os
 import signal
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -392,3 +395,25 @@ def test_database_down_is_503(api_restoring):
     # ... and left no trace
     assert api.assert_consistent(ev["id"]) == (4, 1)
     assert api.expect("GET", f"/api/reservations/{res['id']}", 200)["data"]["status"] == "CONFIRMED"
+
+
+def test_reserving_without_the_procedure_falls_back_to_the_batches(api):
+    """A daemon that meets a schema before migration 007 (reserve_one_shard missing, say in a
+    rolling deploy that restarted it before migrating) still reserves, with the two batches."""
+    ev = api.create_event(totalSeats=40, maxPerRequest=4, perUserLimit=4)
+    migration = Path(__file__).resolve().parents[2] / "sql/migrations/007_reserve_in_one_call.sql"
+    api.sql("DROP PROCEDURE reserve_one_shard")
+    try:
+        for i in range(3):
+            assert api.reserved(ev["id"], f"noproc-{i}-{tag()}", 2)["quantity"] == 2
+        assert "reserve_one_shard is missing" in Path(api.env["BOXOFFICE_APP_LOG"]).read_text(errors="replace")
+    finally:
+        env = dict(os.environ, MYSQL_PWD=api.env["BOXOFFICE_MYSQL_PASSWORD"])
+        r = subprocess.run(["mariadb", "--no-defaults", f"--socket={api.env['BOXOFFICE_MYSQL_SOCKET']}",
+                            f"--user={api.env['BOXOFFICE_MYSQL_USER']}", api.env["BOXOFFICE_MYSQL_DB"]],
+                           input=migration.read_text(), env=env, capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+    assert api.sql_value("SELECT COUNT(*) FROM information_schema.routines WHERE "
+                         "routine_schema = DATABASE() AND routine_name = 'reserve_one_shard'") == "1"
+    assert api.reserved(ev["id"], f"proc-{tag()}", 2)["quantity"] == 2
+    assert api.assert_consistent(ev["id"]) == (32, 8)
