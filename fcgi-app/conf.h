@@ -75,6 +75,7 @@ struct bo_conf {
 	char	*admin_token_file;
 	int	 reservation_strategy;	/* enum reservation_strategy */
 	int	 inventory_shards;	/* shards for new events */
+	bool	 reserve_in_one_call;	/* CALL reserve_one_shard first */
 	int	 cache_ttl_s;
 	int	 idempotency_ttl_s;
 	int	 hold_ttl_s;		/* how long a HELD reservation keeps its seats */

@@ -564,7 +564,8 @@ reserve_once(struct store *st, struct attempt_ctx *c, enum reserve_outcome *out)
 	enum inv_result	 inv;
 
 	txn_new_id(txn_id);
-	if ((a = one_call(st, c, shard, txn_id, out)) != ATTEMPT_SHORT)
+	if (st->conf->reserve_in_one_call && (a = one_call(st, c, shard, txn_id,
+	    out)) != ATTEMPT_SHORT)
 		return (a);
 	txn_new_id(txn_id);
 	if ((a = round_trip_1(st, c, shard, alloc, out)) != ATTEMPT_OK)

@@ -706,9 +706,12 @@ for fn in sorted(os.listdir(res)) if os.path.isdir(res) else []:
         if s:
             tgs[(int(m_.group(1)), int(m_.group(2)))] = s
 tgs = OrderedDict(sorted(tgs.items()))
+oc = OrderedDict((n, wrk_stats(n)) for n in ("tune_onecall_off_1", "tune_onecall_on_1",
+                                             "tune_onecall_off_2", "tune_onecall_on_2"))
+oc = OrderedDict((n, s_) for n, s_ in oc.items() if s_)
 kc = OrderedDict((n, wrk_stats(n)) for n in ("tune_health_off_c48", "tune_health_keepconn_c48",
                                              "tune_health_keepconn_c1000"))
-measured = bool(tun or tgs or any(kc.values()))
+measured = bool(tun or tgs or oc or any(kc.values()))
 if not measured:
     w("This run did not include the tuning phases (`scripts/bench --tuning` adds them). Everything in this "
       "section is therefore **described, not measured in this run**; where a number is quoted it comes from "
@@ -716,6 +719,24 @@ if not measured:
     w("")
 else:
     w("Measured in this run by `scripts/bench --tuning` (each row one run, same noise caveats):")
+    w("")
+if oc:
+    w(f"**The reservation in one call** (`reserve_in_one_call`: one `CALL reserve_one_shard` against the same "
+      f"transaction as two multi-statement batches, which MariaDB answers one packet per statement; the gate "
+      f"surge on a fresh 1,000,000-seat event, c={meta.get('connections', '?')}, 15 s each, interleaved):")
+    w("")
+    w("| run | reserve_in_one_call | req/s | confirmed/s | p50 | p99 | answers | CPU busy / foreign |")
+    w("|---|---|---|---|---|---|---|---|")
+    for n, s_ in oc.items():
+        _, _, mode, run = n.split("_")
+        w(f"| {run} | {mode} | {fmt(s_['rps'])} | **{fmt(s_['confirmed_ps'])}** | {s_['p50']:.1f} ms | "
+          f"{s_['p99']:.1f} ms | {status_str(s_)} | {s_['cpu']} |")
+    on_ = [s_["confirmed_ps"] for n, s_ in oc.items() if "_on_" in n]
+    off_ = [s_["confirmed_ps"] for n, s_ in oc.items() if "_off_" in n]
+    if on_ and off_:
+        w("")
+        w(f"Mean confirmed/s: one call {fmt(sum(on_) / len(on_))}, batches {fmt(sum(off_) / len(off_))} "
+          f"({sum(on_) / len(on_) / (sum(off_) / len(off_)):.2f}×).")
     w("")
 if tgs:
     bw = int(meta.get("tune_base_workers", meta.get("workers", "16")) or 16)
