@@ -81,6 +81,9 @@ const char	*db_errstr(const struct db *);
    failure was not one. */
 unsigned int	 db_server_errno(const struct db *);
 #define DB_ER_NO_PROCEDURE	1305	/* ER_SP_DOES_NOT_EXIST */
+#define DB_ER_NO_EXECUTE	1370	/* ER_PROCACCESS_DENIED_ERROR: also
+					   what a user without EXECUTE gets
+					   for a procedure that is missing */
 /* True for the faults after which a transaction may be re-run whole. */
 bool		 db_fault_retryable(enum db_fault);
 /*

@@ -527,11 +527,14 @@ one_call(struct store *st, struct attempt_ctx *c, int shard,
 		*out = RESERVE_LIMIT;
 		return (ATTEMPT_FINAL);
 	}
-	if (rv == -1 && db_server_errno(st->db) == DB_ER_NO_PROCEDURE) {
-		/* A schema before migration 007: the batches still work. */
+	if (rv == -1 && (db_server_errno(st->db) == DB_ER_NO_PROCEDURE ||
+	    db_server_errno(st->db) == DB_ER_NO_EXECUTE)) {
+		/* A schema before migration 007, or no grant: the batches
+		   still work. */
 		if (!warned)
-			log_warn("reserve_one_shard is missing (run the "
-			    "migrations); reserving with the batches");
+			log_warn("reserve_one_shard is missing or not granted "
+			    "(run the migrations); reserving with the batches: "
+			    "%s", db_errstr(st->db));
 		warned = true;
 		return (ATTEMPT_SHORT);
 	}
