@@ -145,7 +145,7 @@ idem_begin(struct store *st, const struct reserve_req *rq,
 }
 
 enum reserve_outcome
-idem_after_refusal(struct store *st, const struct reserve_req *rq,
+idem_twin(struct store *st, const struct reserve_req *rq,
     enum reserve_outcome o, struct reservation *res)
 {
 	enum idem_state	s;
@@ -155,19 +155,6 @@ idem_after_refusal(struct store *st, const struct reserve_req *rq,
 		return (o);
 	s = idem_lookup(st, rq, &res_id);
 	return (s == IDEM_NEW ? o : answer(st, s, res_id, res));
-}
-
-enum reserve_outcome
-idem_after_duplicate(struct store *st, const struct reserve_req *rq,
-    struct reservation *res)
-{
-	enum idem_state	s;
-	int64_t		res_id = 0;
-
-	if (rq->idem_key == NULL)
-		return (RESERVE_FAILED);
-	s = idem_lookup(st, rq, &res_id);
-	return (s == IDEM_NEW ? RESERVE_FAILED : answer(st, s, res_id, res));
 }
 
 void

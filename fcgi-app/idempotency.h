@@ -31,22 +31,19 @@ char	*idem_canonical(const struct reserve_req *);
  * RESERVE_IDEM_CONFLICT or RESERVE_IDEM_IN_FLIGHT (the marker of a request
  * in flight). Without a key: RESERVE_OK and nothing held. The database is
  * not asked: a key that committed before is found by the transaction's
- * duplicate key, or by idem_after_refusal() when it is refused before the
+ * duplicate key, or by idem_twin() when it is refused before the
  * insert, so a new request pays no lookup.
  */
 enum reserve_outcome idem_begin(struct store *, const struct reserve_req *,
 	    struct idem_mark *);
 /*
- * After a refusal o (sold out, over the limit, ...): the key's earlier
- * reservation if there is one (RESERVE_REPLAY with *res, or a conflict),
- * RESERVE_UNAVAILABLE if that cannot be known, else o.
+ * The key's earlier reservation, looked up after the request failed with
+ * o: a refusal (sold out, over the limit, ...) or the unique key's
+ * duplicate. RESERVE_REPLAY with *res, or a conflict, if there is one;
+ * RESERVE_UNAVAILABLE if that cannot be known; else o.
  */
-enum reserve_outcome idem_after_refusal(struct store *,
-	    const struct reserve_req *, enum reserve_outcome o,
-	    struct reservation *res);
-/* After a duplicate-key refusal: RESERVE_REPLAY with *res, or conflict. */
-enum reserve_outcome idem_after_duplicate(struct store *,
-	    const struct reserve_req *, struct reservation *res);
+enum reserve_outcome idem_twin(struct store *, const struct reserve_req *,
+	    enum reserve_outcome o, struct reservation *res);
 void	 idem_end(struct store *, struct idem_mark *);
 
 #endif

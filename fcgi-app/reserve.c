@@ -513,9 +513,6 @@ one_call(struct store *st, struct attempt_ctx *c, int shard,
 	free(key);
 	free(rid);
 	free(canon);
-	snprintf(r->user, sizeof r->user, "%s", rq->user);
-	r->event_id = rq->event_id;
-	r->quantity = rq->qty;
 	/* It may commit: a lost answer is ambiguous, as a lost COMMIT. */
 	rv = db_batch(st->db, sql, DB_BEGINS | DB_COMMITS, s, 2);
 	free(sql);
@@ -566,6 +563,9 @@ reserve_once(struct store *st, struct attempt_ctx *c, enum reserve_outcome *out)
 	enum attempt	 a;
 	enum inv_result	 inv;
 
+	snprintf(res->res.user, sizeof res->res.user, "%s", rq->user);
+	res->res.event_id = rq->event_id;
+	res->res.quantity = rq->qty;
 	txn_new_id(txn_id);
 	if (st->conf->reserve_in_one_call && (a = one_call(st, c, shard, txn_id,
 	    out)) != ATTEMPT_SHORT)
@@ -581,9 +581,6 @@ reserve_once(struct store *st, struct attempt_ctx *c, enum reserve_outcome *out)
 		return (inv == INV_ERROR && db_fault_retryable(db_fault(st->db)) ?
 		    ATTEMPT_RETRY : ATTEMPT_FINAL);
 	}
-	snprintf(res->res.user, sizeof res->res.user, "%s", rq->user);
-	res->res.event_id = rq->event_id;
-	res->res.quantity = rq->qty;
 	if (round_trip_2(st, c, alloc, txn_id, &res->res) == 0)
 		return (ATTEMPT_OK);
 	return (commit_failed(st, c, txn_id, out));
@@ -674,14 +671,14 @@ reserve(struct store *st, const struct reserve_req *rq,
 		}
 		/* A retry of a request that committed is refused first. */
 		if (refusal(o))
-			o = idem_failed(st, idem_after_refusal(st, rq, o,
-			    &out->res), out);
+			o = idem_failed(st, idem_twin(st, rq, o, &out->res),
+			    out);
 	}
 	out->outcome_unknown = o == RESERVE_UNAVAILABLE && c.unknown;
 	/* A twin with the same key committed first: answer what it got. */
 	if (c.duplicate)
-		o = idem_failed(st, idem_after_duplicate(st, rq, &out->res),
-		    out);
+		o = idem_failed(st, idem_twin(st, rq, RESERVE_FAILED,
+		    &out->res), out);
 	idem_end(st, &mark);
 done:
 	if (o == RESERVE_ADMISSION_REQUIRED)
