@@ -12,6 +12,7 @@
 #include "log.h"
 #include "redis_conn.h"
 #include "request.h"
+#include "reserve.h"
 #include "response.h"
 #include "xmalloc.h"
 
@@ -45,6 +46,9 @@ app_warm_up(struct app *app)
 {
 	if (db_connect(app->st.db) == -1)
 		log_warn("worker start: database not reachable yet: %s",
+		    db_errstr(app->st.db));
+	else if (reserve_warm_up(&app->st) == -1)
+		log_debug("worker start: reserve_one_shard not warmed up: %s",
 		    db_errstr(app->st.db));
 	if (redis_conn_connect(app->st.redis, true) == -1)
 		log_warn("worker start: redis not reachable yet: %s",

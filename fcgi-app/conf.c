@@ -36,6 +36,7 @@ static const struct conf_key keys[] = {
 	    CONF_RESTART },
 	INT(workers, "16", 1, 1024, 0),
 	INT(max_requests, "10000", 0, INT_MAX, 0),
+	INT(max_requests_jitter, "1000", 0, INT_MAX, 0),
 	STR(pid_file, "", CONF_RESTART),
 	STR(log_file, "", 0),
 	ENUM(log_level, "info", level_values, 0),

@@ -37,6 +37,7 @@ struct bo_conf {
 	int	 socket_mode;		/* unix socket permissions */
 	int	 workers;
 	int	 max_requests;		/* recycle a worker after this; 0 never */
+	int	 max_requests_jitter;	/* plus up to this, drawn per worker */
 	char	*pid_file;
 	char	*log_file;		/* "" for stderr */
 	int	 log_level;		/* enum log_level */

@@ -549,6 +549,24 @@ one_call(struct store *st, struct attempt_ctx *c, int shard,
 	return (a);
 }
 
+int
+reserve_warm_up(struct store *st)
+{
+	struct db_stmt	s[2];
+	int		rv;
+
+	if (!st->conf->reserve_in_one_call || !db_connected(st->db))
+		return (0);
+	/* Event 0 does not exist (ids start at 1): REFUSED before any write. */
+	rv = db_batch(st->db, "CALL reserve_one_shard(0, '', 1, 0, '', 0, '', "
+	    "'CONFIRMED', NULL, NULL, NULL, NULL, NULL, '1970-01-01 00:00:01', "
+	    "NULL, 'CREATE', NULL, '')", 0, s, 2);
+	db_stmts_free(s, 2);
+	if (rv == -1)
+		db_rollback(st->db);
+	return (rv);
+}
+
 /*
  * One whole attempt of the transaction: one call, or when its shard is
  * short, the two batches, which can take the seats from other shards.

@@ -178,6 +178,15 @@ serve(struct app *app, FCGX_Request *fr)
 	resp_free(&resp);
 }
 
+unsigned long long
+worker_request_limit(int max_requests, int jitter, long r)
+{
+	if (max_requests <= 0)
+		return (0);
+	return ((unsigned long long)max_requests + (jitter > 0 ?
+	    (unsigned long long)r % ((unsigned long long)jitter + 1) : 0));
+}
+
 void
 worker_main(const struct bo_conf *conf, int listen_fd, int slot)
 {
@@ -185,6 +194,7 @@ worker_main(const struct bo_conf *conf, int listen_fd, int slot)
 	struct app	*app;
 	int64_t		 started = time_mono_ms();
 	bool		 failed = false;
+	unsigned long long limit;
 
 	/*
 	 * SA_RESTART keeps reads and writes of a request in hand from failing
@@ -194,6 +204,8 @@ worker_main(const struct bo_conf *conf, int listen_fd, int slot)
 	child_setup("bo-worker", on_quit, true);
 	srandom((unsigned)(getpid() << 16) ^ (unsigned)time(NULL));
 	worker_listen_fd = listen_fd;
+	limit = worker_request_limit(conf->max_requests,
+	    conf->max_requests_jitter, random());
 
 	if (FCGX_Init() != 0) {
 		log_error("worker: FCGX_Init failed");
@@ -219,8 +231,7 @@ worker_main(const struct bo_conf *conf, int listen_fd, int slot)
 		FCGX_Finish_r(&fr);
 		app->requests++;
 		worker_in_request = 0;
-		if (conf->max_requests > 0 &&
-		    app->requests >= (uint64_t)conf->max_requests) {
+		if (limit > 0 && app->requests >= limit) {
 			log_info("worker recycled after %llu requests",
 			    (unsigned long long)app->requests);
 			break;

@@ -23,6 +23,13 @@ struct response;
 /* accept() failed: an abnormal exit to the crash-loop guard. */
 #define WORKER_EXIT_ACCEPT	3
 
+/*
+ * The requests a worker serves before it recycles: max_requests plus
+ * r mod (jitter + 1); 0 (never) when max_requests is 0. r is random().
+ */
+unsigned long long worker_request_limit(int max_requests, int jitter,
+	    long r);
+
 /* Run the accept loop; never returns. */
 void	 worker_main(const struct bo_conf *, int listen_fd, int slot)
 	    __attribute__((noreturn));

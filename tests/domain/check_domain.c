@@ -269,6 +269,30 @@ END_TEST
 
 /* ---- reserve and cancel */
 
+/* The worker's warm-up calls the procedure and leaves nothing behind. */
+START_TEST(test_warm_up_calls_the_procedure_and_writes_nothing)
+{
+	const char	*calls = "SELECT VARIABLE_VALUE FROM information_schema."
+	    "SESSION_STATUS WHERE VARIABLE_NAME = 'COM_CALL_PROCEDURE'";
+	int64_t		 before;
+
+	conf.reserve_in_one_call = true;
+	before = sql_int(calls);
+	ck_assert_msg(reserve_warm_up(&st) == 0, "%s", db_errstr(st.db));
+	ck_assert_int_eq(sql_int(calls), before + 1);
+	ck_assert_int_eq(sql_int("SELECT @@in_transaction"), 0);
+	ck_assert_int_eq(sql_about("COUNT(*)", "reservations", 0, ""), 0);
+	ck_assert_int_eq(sql_about("COUNT(*)", "reservation_audit", 0, ""), 0);
+	ck_assert_int_eq(sql_about("COUNT(*)", "user_event_tally", 0, ""), 0);
+
+	/* Off: no call at all. */
+	conf.reserve_in_one_call = false;
+	before = sql_int(calls);
+	ck_assert_int_eq(reserve_warm_up(&st), 0);
+	ck_assert_int_eq(sql_int(calls), before);
+}
+END_TEST
+
 START_TEST(test_reserve_takes_seats_and_the_gate)
 {
 	struct reserve_result	r;
@@ -688,6 +712,7 @@ domain_suite(void)
 	tcase_add_checked_fixture(res, setup, teardown);
 	tcase_set_timeout(res, 60);
 	tcase_add_test(res, test_reserve_takes_seats_and_the_gate);
+	tcase_add_test(res, test_warm_up_calls_the_procedure_and_writes_nothing);
 	tcase_add_test(res, test_per_user_limit);
 	tcase_add_test(res, test_sold_out_at_the_gate);
 	tcase_add_test(res, test_gate_give_back_when_the_database_refuses);

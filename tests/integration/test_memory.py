@@ -60,6 +60,7 @@ def test_worker_under_valgrind_leaks_nothing(stack, tmp_path_factory):
         "log_file": str(work / "daemon.log"),
         "workers": "1",
         "max_requests": str(REQUESTS),
+        "max_requests_jitter": "0",
         "graceful_timeout_s": "20",
         "debug_endpoints": "on",
         "log_level": "info",

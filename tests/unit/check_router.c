@@ -262,6 +262,26 @@ START_TEST(test_dispatch_errors)
 }
 END_TEST
 
+/* Workers started together must not all recycle at the same request. */
+START_TEST(test_worker_request_limit_jitter)
+{
+	unsigned long long	lo = ~0ULL, hi = 0, v;
+	long			i;
+
+	ck_assert_uint_eq(worker_request_limit(0, 1000, 12345), 0);
+	ck_assert_uint_eq(worker_request_limit(10000, 0, 12345), 10000);
+	for (i = 0; i < 5000; i++) {
+		v = worker_request_limit(10000, 1000, i * 7919);
+		lo = v < lo ? v : lo;
+		hi = v > hi ? v : hi;
+	}
+	ck_assert_uint_eq(lo, 10000);
+	ck_assert_uint_eq(hi, 11000);
+	ck_assert_uint_eq(worker_request_limit(10000, 1000, 2147483647L),
+	    10000 + 2147483647ULL % 1001);
+}
+END_TEST
+
 static Suite *
 router_suite(void)
 {
@@ -277,6 +297,7 @@ router_suite(void)
 	tcase_add_test(tc, test_method_not_allowed_lists_allow);
 	tcase_add_test(tc, test_head_is_get_without_a_body);
 	tcase_add_test(tc, test_dispatch_errors);
+	tcase_add_test(tc, test_worker_request_limit_jitter);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -620,6 +620,13 @@ main(int argc, char **argv)
 	/* what is still out at the deadline, and what was never sent, timed out: their latency
 	 * so far goes into the percentiles (a lower bound); failed requests have none */
 	unsent = nreq - next;
+	/* OPENLOOP_TRACE=FILE: one line per request, "due_ms latency_us" (-1 unanswered, -2
+	 * failed), to find when a stall happened */
+	if (getenv("OPENLOOP_TRACE") != NULL && (out = fopen(getenv("OPENLOOP_TRACE"), "w")) != NULL) {
+		for (i = 0; i < nreq; i++)
+			fprintf(out, "%.3f %" PRId64 "\n", (double)(due(i) - t0) / 1000.0, sched_lat[i]);
+		fclose(out);
+	}
 	for (i = 0; i < nreq; i++) {
 		if (sched_lat[i] >= 0)
 			lat[nlat++] = sched_lat[i];
