@@ -93,8 +93,9 @@ def new_event(api, seats=10, **kw):
 
 # A reservation takes one of two paths (reserve.c): one CALL of the procedure reserve_one_shard
 # when its random shard has the seats, else two batches that can take seats from several
-# shards. A 10-seat event has shards of 1-2 seats (8 shards): 3 seats always take the batches.
-# A 40-seat event has shards of 5: the first requests of 2 seats always take the call.
+# shards. A 10-seat event has shards of 1-2 seats (8 shards; 1 seat each with 16): 3 seats
+# always take the batches. A 40-seat event has shards of 5 (8 shards; 2-3 with 16): the first
+# requests of 2 seats always take the call.
 PATHS = {"batches": (10, 3), "call": (40, 2)}
 
 

@@ -43,6 +43,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.workers, 16);
 	ck_assert_int_eq(c.max_requests, 10000);
 	ck_assert_int_eq(c.max_requests_jitter, 1000);
+	ck_assert_int_eq(c.inventory_shards, 16);
 	ck_assert_int_eq(c.socket_mode, 0660);
 	ck_assert_int_eq(c.reservation_strategy, STRATEGY_GATE);
 	ck_assert_int_eq(c.idempotency_ttl_s, 86400);
