@@ -166,6 +166,10 @@ S["surge_event_lock"] = ("surge, event-lock", wrk_stats("surge_event_lock"))
 S["surge_gate_noredis"] = ("surge, gate, Redis stopped", wrk_stats("surge_gate_noredis"))
 S["soldout"] = ("sold-out surge (gate)", wrk_stats("soldout"))
 S["soak_gate"] = (f"memory soak: gate surge, {meta.get('soak_seconds', '?')} s", wrk_stats("soak_gate"))
+# issue 13's second crowd size (not run when --connections is 256)
+for _k, _l in (("surge_gate_c256", "surge, gate, c=256"), ("surge_event_lock_c256", "surge, event-lock, c=256")):
+    if wrk_stats(_k):
+        S[_k] = (_l, wrk_stats(_k))
 
 
 def useful(key, s):
@@ -310,7 +314,7 @@ for key, (label, s) in S.items():
     u, ceil, what = useful(key, s)
     fr = false_rejections(key, s)
     frs = "n/a" if fr is None else f"{fr:,}"
-    if key == "surge_event_lock" and fr:
+    if key.startswith("surge_event_lock") and fr:
         frs += f" (CONCURRENT_RESERVATION {s['c409']['CONCURRENT_RESERVATION']:,}, by design)"
     ratio = f"{pct(u / ceil)} ({what})" if (u is not None and ceil) else "n/a"
     w(f"| {label} | {fmt(s['rps'])} | {fmt(u)} | {ratio} | {s['p50']:.1f} ms | {s['p99']:.1f} ms | "
@@ -486,9 +490,9 @@ conns = int(meta.get("connections", "1000") or 1000)
 lit = []
 for key, (label, s) in S.items():
     if s and s["rps"]:
-        lit.append(f"{label} {s['p50']:.0f} vs {conns / s['rps'] * 1000:.0f} ms")
+        lit.append(f"{label} {s['p50']:.0f} vs {(s['connections'] or conns) / s['rps'] * 1000:.0f} ms")
 if lit:
-    w(f"- p50 against Little's law ({conns:,} connections / req/s): " + "; ".join(lit) + ". Where the two "
+    w("- p50 against Little's law (connections / req/s): " + "; ".join(lit) + ". Where the two "
       "are close, latency at this concurrency is queueing (nginx holds the client connections, the daemon's "
       "listen backlog the FastCGI connects, while the responders are busy), not service time: p99 < 50 ms "
       "at 1,000 connections needs well over 20,000 answers/s.")
@@ -666,11 +670,21 @@ if g and tx_ceiling:
     t13.append(("Gate confirmed/s ≥ 1.0× the bare hot-row ceiling", r >= 1.0,
                 f"{fmt(g['confirmed_ps'])}/s = {r:.2f}× {fmt(tx_ceiling)} tx/s"))
 if g and el:
-    ratio = g["confirmed_ps"] / el["confirmed_ps"] if el["confirmed_ps"] else float("inf")
-    t13.append(("Gate ≥ 10× event-lock at 256 and 1,000 connections", False if ratio < 10 else None,
-                f"at c={g['connections']}: {ratio:.1f}× ({'≥' if ratio >= 10 else '<'} 10×); "
-                + ("c=256 not measured in this run (the bench runs both surges at --connections)"
-                   if g["connections"] != 256 else "")))
+    # at --connections, and at 256 (surge_*_c256, unless --connections is 256)
+    pairs = [(g, el)]
+    g256, el256 = wrk_stats("surge_gate_c256"), wrk_stats("surge_event_lock_c256")
+    if g256 and el256:
+        pairs.append((g256, el256))
+    ratios = [(a["connections"], a["confirmed_ps"], b["confirmed_ps"],
+               a["confirmed_ps"] / b["confirmed_ps"] if b["confirmed_ps"] else float("inf")) for a, b in pairs]
+    seen = {c for c, _, _, _ in ratios}
+    t13.append(("Gate ≥ 10× event-lock at 256 and 1,000 connections",
+                all(x >= 10 for _, _, _, x in ratios) if {256, 1000} <= seen else (False if any(
+                    x < 10 for _, _, _, x in ratios) else None),
+                "; ".join(f"at c={c:,}: {fmt(a)} vs {fmt(b)} confirmed/s = {x:.1f}× ({'≥' if x >= 10 else '<'} 10×)"
+                          for c, a, b, x in ratios)
+                + ("" if {256, 1000} <= seen else "; " + ", ".join(
+                    f"c={c:,}" for c in (256, 1000) if c not in seen) + " not measured in this run")))
 r80 = OL.get(("reserve", 80))
 if r80:
     p99 = r80["latency_us"]["p99"] / 1000
@@ -764,17 +778,18 @@ if tgs:
         for k, s in by_k:
             w(tune_row(k, s, base))
         w("")
-    by_w = [(wk, s) for (wk, k), s in tgs.items() if k == 8]
+    wks = int(meta.get("tune_worker_shards", "8") or 8)
+    by_w = sorted([(wk, s) for (wk, k), s in tgs.items() if k == wks], key=lambda x: x[0])
     if len(by_w) > 1:
         base = dict(by_w).get(bw, by_w[0][1])["confirmed_ps"]
-        w(f"Confirmed/s against workers, 8 shards (the {bw}-worker row is the one above):")
+        w(f"Confirmed/s against workers, {wks} shards (the {bw}-worker row is the one above):")
         w("")
         w(f"| workers | req/s | confirmed/s | vs {bw} workers | ratio to hot-row ceiling | p50 | p99 | answers | CPU busy / foreign |")
         w("|---|---|---|---|---|---|---|---|---|")
         for wk, s in by_w:
             w(tune_row(wk, s, base))
         w("")
-    rest = [((wk, k), s) for (wk, k), s in tgs.items() if wk != bw and k != 8]
+    rest = [((wk, k), s) for (wk, k), s in tgs.items() if wk != bw and k != wks]
     for (wk, k), s in rest:
         w(f"Also measured: {wk} workers, {k} shards: {fmt(s['confirmed_ps'])} confirmed/s, p99 {s['p99']:.1f} ms.")
         w("")
@@ -853,11 +868,12 @@ w("- **nginx workers and keepalive.** The stack's nginx runs `worker_processes 2
   "endpoint. Enable it only when a front limit (ALB / `limit_conn`) caps in-flight requests below "
   "`workers`, with `keepalive` × nginx workers < `workers`. "
   + ("Measured above." if any(kc.values()) else "Not measured in this run."))
-w("- **Inventory shards** (`inventory_shards`, default 8; applies to events created after it is set). "
+_ks = re.search(r"inventory_shards = (\d+)", meta.get("app_conf", ""))
+w("- **Inventory shards** (`inventory_shards`, default 16; applies to events created after it is set). "
   "K rows per event let K transactions hold different row locks at once, so the durable hot-row limit "
   "(one row lock held across the redo fsync) is lifted up to K×, until CPU or the redo log's group commit "
-  "becomes the limit. The scenario events used the default (8). "
-  + ("Measured above (1, 4, 8, 16)." if tgs else "Not measured in this run."))
+  f"becomes the limit. The scenario events used {_ks.group(1) if _ks else 'the default'}. "
+  + (f"Measured above ({', '.join(str(k) for k in sorted({k for _, k in tgs}))})." if tgs else "Not measured in this run."))
 w("- **One call, not prepared statements.** The daemon reserves with one `CALL reserve_one_shard` (a stored "
   "procedure, migration 007), which MariaDB parses once per connection and answers with one packet; when the "
   "chosen shard is short it runs the same transaction as two multi-statement batches. A batch is answered "
@@ -922,7 +938,8 @@ with open(os.path.join(out_dir, "plot.dat"), "w") as f:
         f.write(f"\"MariaDB hot row\\n(ceiling)\"\t{tx_best['tps']:.1f}\t{tx_best['tps']:.1f}\t{tx_best['p99_ms']:.2f}\t{tx_best['p50_ms']:.2f}\n")
     short = {"get_cached": "cached GET", "surge_gate": "surge\\ngate", "surge_event_lock": "surge\\nevent-lock",
              "surge_gate_noredis": "surge, gate\\nRedis stopped", "soldout": "sold-out\\nsurge",
-             "soak_gate": f"gate soak\\n{meta.get('soak_seconds', '?')} s"}
+             "soak_gate": f"gate soak\\n{meta.get('soak_seconds', '?')} s",
+             "surge_gate_c256": "surge, gate\\nc=256", "surge_event_lock_c256": "surge\\nevent-lock c=256"}
     for key, rps, u, p99, p50 in plot_rows:
         lab = short.get(key, key)
         f.write(f"\"{lab}\"\t{rps:.1f}\t{max(u, 0.5):.1f}\t{p99:.2f}\t{p50:.2f}\n")
