@@ -301,6 +301,15 @@ def parse_ts(s):
     return datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
+def admin_sql(env, statement):
+    """statement as the stack's MariaDB administrator (the OS user, over the socket); stdout"""
+    r = subprocess.run(["mariadb", "--no-defaults", f"--socket={env['BOXOFFICE_MYSQL_SOCKET']}",
+                        f"--user={env['BOXOFFICE_MYSQL_ADMIN_USER']}", "-N", "-B", "-e", statement],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, f"{statement[:60]}: {r.stderr}"
+    return r.stdout
+
+
 def tag():
     return uuid.uuid4().hex[:10]
 

@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from conftest import assert_success_envelope
+from openapi_check import admin_sql
 
 USER_HOSTS = ("localhost", "127.0.0.1")  # scripts/stack creates both
 
@@ -36,12 +37,7 @@ class Rotation:
         self.conf_text = self.conf.read_text()
 
     def sql(self, statement):
-        env = self.stack.env
-        r = subprocess.run(["mariadb", "--no-defaults", f"--socket={env['BOXOFFICE_MYSQL_SOCKET']}",
-                            f"--user={env['BOXOFFICE_MYSQL_ADMIN_USER']}", "-N", "-B", "-e", statement],
-                           capture_output=True, text=True, timeout=30)
-        assert r.returncode == 0, f"{statement[:60]}: {r.stderr}"
-        return r.stdout
+        return admin_sql(self.stack.env, statement)
 
     def set_db_password(self, password):
         for host in USER_HOSTS:

@@ -15,18 +15,10 @@ import subprocess
 from pathlib import Path
 
 from fcgi_client import request
-from openapi_check import api, tag  # noqa: F401 (api is a fixture)
+from openapi_check import admin_sql, api, tag  # noqa: F401 (api is a fixture)
 from test_memory import _render_conf, _wait
 
 USER = "bo_noexec"
-
-
-def _admin_sql(env, statement):
-    r = subprocess.run(["mariadb", "--no-defaults", f"--socket={env['BOXOFFICE_MYSQL_SOCKET']}",
-                        f"--user={env['BOXOFFICE_MYSQL_ADMIN_USER']}", "-N", "-B", "-e", statement],
-                       capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, f"{statement[:60]}: {r.stderr}"
-    return r.stdout
 
 
 def test_without_execute_on_the_procedure_the_batches_reserve(stack, api):
@@ -40,7 +32,7 @@ def test_without_execute_on_the_procedure_the_batches_reserve(stack, api):
         p.unlink(missing_ok=True)
     ev = api.create_event(totalSeats=40, maxPerRequest=4, perUserLimit=4)
 
-    _admin_sql(env, f"DROP USER IF EXISTS '{USER}'@'localhost'; "
+    admin_sql(env, f"DROP USER IF EXISTS '{USER}'@'localhost'; "
                     f"CREATE USER '{USER}'@'localhost' IDENTIFIED BY '{password}'; "
                     f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{db}`.* TO '{USER}'@'localhost'")
     conf = work / "boxoffice.conf"
@@ -79,6 +71,6 @@ def test_without_execute_on_the_procedure_the_batches_reserve(stack, api):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
-        _admin_sql(env, f"DROP USER IF EXISTS '{USER}'@'localhost'")
+        admin_sql(env, f"DROP USER IF EXISTS '{USER}'@'localhost'")
     # the batches took the seats exactly as the call would have
     assert api.assert_consistent(ev["id"]) == (34, 6)
