@@ -939,7 +939,7 @@ with open(os.path.join(out_dir, "plot.dat"), "w") as f:
     short = {"get_cached": "cached GET", "surge_gate": "surge\\ngate", "surge_event_lock": "surge\\nevent-lock",
              "surge_gate_noredis": "surge, gate\\nRedis stopped", "soldout": "sold-out\\nsurge",
              "soak_gate": f"gate soak\\n{meta.get('soak_seconds', '?')} s",
-             "surge_gate_c256": "surge, gate\\nc=256", "surge_event_lock_c256": "surge\\nevent-lock c=256"}
+             "surge_gate_c256": "gate\\nc=256", "surge_event_lock_c256": "event-lock\\nc=256"}
     for key, rps, u, p99, p50 in plot_rows:
         lab = short.get(key, key)
         f.write(f"\"{lab}\"\t{rps:.1f}\t{max(u, 0.5):.1f}\t{p99:.2f}\t{p50:.2f}\n")
