@@ -151,6 +151,36 @@ class Stack:
         return r
 
 
+def render_daemon_conf(src, dst, overrides):
+    """A copy of the daemon's config src at dst (mode 0600) with overrides' keys replaced or added,
+    for a second daemon instance beside the stack's."""
+    seen = set()
+    out = []
+    for line in Path(src).read_text().splitlines():
+        m = re.match(r"^\s*([a-z_][a-z0-9_]*)\s*=", line)
+        if m and m.group(1) in overrides:
+            k = m.group(1)
+            if k not in seen:
+                out.append(f"{k} = {overrides[k]}")
+                seen.add(k)
+            continue
+        out.append(line)
+    for k, v in overrides.items():
+        if k not in seen:
+            out.append(f"{k} = {v}")
+    Path(dst).write_text("\n".join(out) + "\n")
+    os.chmod(dst, 0o600)
+
+
+def wait_until(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
 def assert_error_envelope(resp, status, code):
     assert resp.status_code == status, f"{resp.status_code} {resp.text[:400]}"
     assert resp.headers.get("Content-Type", "").startswith("application/json"), resp.headers

@@ -14,9 +14,9 @@ import signal
 import subprocess
 from pathlib import Path
 
+from conftest import render_daemon_conf, wait_until
 from fcgi_client import request
 from openapi_check import admin_sql, api, tag  # noqa: F401 (api is a fixture)
-from test_memory import _render_conf, _wait
 
 USER = "bo_noexec"
 
@@ -36,7 +36,7 @@ def test_without_execute_on_the_procedure_the_batches_reserve(stack, api):
                     f"CREATE USER '{USER}'@'localhost' IDENTIFIED BY '{password}'; "
                     f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{db}`.* TO '{USER}'@'localhost'")
     conf = work / "boxoffice.conf"
-    _render_conf(env["BOXOFFICE_APP_CONF"], conf, {
+    render_daemon_conf(env["BOXOFFICE_APP_CONF"], conf, {
         "listen": f"unix:{sock}",
         "pid_file": str(work / "noexec.pid"),
         "log_file": str(log),
@@ -51,7 +51,7 @@ def test_without_execute_on_the_procedure_the_batches_reserve(stack, api):
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:
-        _wait(lambda: sock.exists() or proc.poll() is not None, 30, "the second daemon's socket")
+        wait_until(lambda: sock.exists() or proc.poll() is not None, 30, "the second daemon's socket")
         assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
         for i in range(3):
             body = json.dumps({"eventId": ev["id"], "userId": f"noexec-{i}-{tag()}", "quantity": 2})

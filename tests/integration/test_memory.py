@@ -9,42 +9,14 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
+from conftest import render_daemon_conf, wait_until
 from fcgi_client import request
 
 REQUESTS = 1000
-
-
-def _render_conf(src, dst, overrides):
-    seen = set()
-    out = []
-    for line in Path(src).read_text().splitlines():
-        m = re.match(r"^\s*([a-z_][a-z0-9_]*)\s*=", line)
-        if m and m.group(1) in overrides:
-            k = m.group(1)
-            if k not in seen:
-                out.append(f"{k} = {overrides[k]}")
-                seen.add(k)
-            continue
-        out.append(line)
-    for k, v in overrides.items():
-        if k not in seen:
-            out.append(f"{k} = {v}")
-    Path(dst).write_text("\n".join(out) + "\n")
-    os.chmod(dst, 0o600)
-
-
-def _wait(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
@@ -54,7 +26,7 @@ def test_worker_under_valgrind_leaks_nothing(stack, tmp_path_factory):
     work.mkdir(parents=True)
     sock = work / "vg.sock"
     conf = work / "boxoffice.conf"
-    _render_conf(stack.env["BOXOFFICE_APP_CONF"], conf, {
+    render_daemon_conf(stack.env["BOXOFFICE_APP_CONF"], conf, {
         "listen": f"unix:{sock}",
         "pid_file": str(work / "vg.pid"),
         "log_file": str(work / "daemon.log"),
@@ -75,11 +47,11 @@ def test_worker_under_valgrind_leaks_nothing(stack, tmp_path_factory):
                             stderr=subprocess.STDOUT, start_new_session=True)
     master = proc.pid
     try:
-        _wait(lambda: sock.exists() or proc.poll() is not None, 90, "the valgrind daemon's socket")
+        wait_until(lambda: sock.exists() or proc.poll() is not None, 90, "the valgrind daemon's socket")
         assert proc.poll() is None, (work / "stdout.log").read_text()[-3000:]
         # the master's children: the worker, and the housekeeping child (not measured here)
         workers = lambda: [p for p in stack.children(master) if stack.comm(p) == "bo-worker"]  # noqa: E731
-        _wait(lambda: len(workers()) == 1, 60, "the worker")
+        wait_until(lambda: len(workers()) == 1, 60, "the worker")
         worker = workers()[0]
 
         statuses = {}
@@ -115,9 +87,9 @@ def test_worker_under_valgrind_leaks_nothing(stack, tmp_path_factory):
         assert not any(s >= 500 for s in statuses), statuses
 
         # max_requests reached: the worker exits and valgrind writes its summary
-        _wait(lambda: not stack.alive(worker), 120, f"worker {worker} to exit after {REQUESTS} requests")
+        wait_until(lambda: not stack.alive(worker), 120, f"worker {worker} to exit after {REQUESTS} requests")
         wlog = work / f"vg.{worker}.log"
-        _wait(lambda: wlog.exists() and ("LEAK SUMMARY" in wlog.read_text(errors="replace") or
+        wait_until(lambda: wlog.exists() and ("LEAK SUMMARY" in wlog.read_text(errors="replace") or
                                          "no leaks are possible" in wlog.read_text(errors="replace")),
               30, f"valgrind's summary in {wlog}")
     finally:
