@@ -73,6 +73,7 @@ static const struct conf_key keys[] = {
 	ENUM(reservation_strategy, "gate", strategy_values, 0),
 	INT(inventory_shards, "16", 1, 64, 0),
 	BOOL(reserve_in_one_call, "on", 0),
+	BOOL(event_memo, "on", 0),
 	INT(cache_ttl_s, "300", 1, 86400, 0),
 	INT(idempotency_ttl_s, "86400", 60, 30 * 86400, 0),
 	INT(hold_ttl_s, "900", 1, 86400, 0),

@@ -77,6 +77,7 @@ struct bo_conf {
 	int	 reservation_strategy;	/* enum reservation_strategy */
 	int	 inventory_shards;	/* shards for new events */
 	bool	 reserve_in_one_call;	/* CALL reserve_one_shard first */
+	bool	 event_memo;		/* judge on the event last read */
 	int	 cache_ttl_s;
 	int	 idempotency_ttl_s;
 	int	 hold_ttl_s;		/* how long a HELD reservation keeps its seats */

@@ -37,8 +37,8 @@ static struct redis_script drop_script = REDIS_SCRIPT("event_cache_drop",
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
     "return redis.call('DEL', KEYS[1]) end return 0");
 
-static void
-cache_key(int64_t id, char *buf, size_t len)
+void
+event_cache_key(int64_t id, char *buf, size_t len)
 {
 	snprintf(buf, len, "bo:{ev:%" PRId64 "}:event", id);
 }
@@ -248,7 +248,7 @@ cache_write(struct store *st, int64_t id, const char *version,
 	const char	*k = key, *args[3];
 	redisReply	*r;
 
-	cache_key(id, key, sizeof key);
+	event_cache_key(id, key, sizeof key);
 	snprintf(ttl, sizeof ttl, "%d", st->conf->cache_ttl_s);
 	args[0] = version;
 	args[1] = entry;
@@ -318,7 +318,7 @@ event_fetch(struct store *st, int64_t id, struct event *ev, bool *hit,
 		fatal("event_fetch: %d side keys", nside);
 	*hit = false;
 	*available = -1;
-	cache_key(id, key, sizeof key);
+	event_cache_key(id, key, sizeof key);
 	argv[0] = "MGET";
 	argv[1] = key;
 	for (i = 0; i < nside; i++) {

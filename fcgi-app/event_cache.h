@@ -44,6 +44,8 @@ struct cache_side {
 enum lookup event_fetch(struct store *, int64_t id, struct event *,
 		    bool *hit, int64_t *available, struct cache_side *side,
 		    int nside) __attribute__((warn_unused_result));
+/* The event's entry key ("bo:{ev:ID}:event"); buf holds 64 bytes. */
+void		 event_cache_key(int64_t id, char *buf, size_t len);
 /* After a commit: cache the committed row (unless a newer one is there). */
 void		 event_cache_put(struct store *, const struct event *);
 /* After a delete: a tombstone that no fill can overwrite. */

@@ -62,6 +62,10 @@ enum res_outcome {
 	    "Event cache hits.")					\
 	X(cache_misses, COUNTER, "boxoffice_cache_misses_total",	\
 	    "Event cache misses.")					\
+	X(event_memo_hits, COUNTER, "boxoffice_event_memo_hits_total",	\
+	    "Reservations judged on the event the worker remembered, "	\
+	    "found current by the gate's script (one Redis round trip "	\
+	    "for the event and the gate).")				\
 	X(db_errors, COUNTER, "boxoffice_db_errors_total",		\
 	    "Database errors.")						\
 	X(db_reconnects, COUNTER, "boxoffice_db_reconnects_total",	\

@@ -32,33 +32,63 @@ static struct redis_script bucket_script = REDIS_SCRIPT("rate_bucket",
     "return wait");
 
 bool
-rate_take(struct store *st, const char *user, int *retry_after_s)
+rate_call(struct store *st, const char *user, struct rate_check *rc,
+    struct script_call *call)
 {
 	const struct bo_conf	*c = st->conf;
-	char			 key[128], rate[32], burst[16];
-	const char		*k = key, *args[2] = { rate, burst };
-	redisReply		*r;
-	long long		 wait_ms = 0;
+
+	if (c->rate_limit_per_minute == 0)
+		return (false);
+	memset(call, 0, sizeof *call);
+	/* The length keeps "a:b" apart from another user's prefix. */
+	snprintf(rc->key, sizeof rc->key, "bo:rl:{u:%zu:%s}", strlen(user),
+	    user);
+	snprintf(rc->rate, sizeof rc->rate, "%.9f",
+	    c->rate_limit_per_minute / 60000.0);
+	snprintf(rc->burst, sizeof rc->burst, "%d", c->rate_limit_burst);
+	call->script = &bucket_script;
+	call->keys[0] = rc->key;
+	call->nkeys = 1;
+	call->args[0] = rc->rate;
+	call->args[1] = rc->burst;
+	call->nargs = 2;
+	return (true);
+}
+
+bool
+rate_answer(struct store *st, const redisReply *r, int *retry_after_s)
+{
+	long long	wait_ms = 0;
 
 	*retry_after_s = 0;
-	if (c->rate_limit_per_minute == 0)
-		return (true);
-	/* The length keeps "a:b" apart from another user's prefix. */
-	snprintf(key, sizeof key, "bo:rl:{u:%zu:%s}", strlen(user), user);
-	snprintf(rate, sizeof rate, "%.9f", c->rate_limit_per_minute / 60000.0);
-	snprintf(burst, sizeof burst, "%d", c->rate_limit_burst);
-	if ((r = redis_script_run(st->redis, &bucket_script, 1, &k, 2,
-	    args)) == NULL) {
+	if (r == NULL) {
 		log_debug("rate limit not checked (fails open): %s",
 		    redis_conn_errstr(st->redis));
 		return (true);
 	}
 	if (r->type == REDIS_REPLY_INTEGER)
 		wait_ms = r->integer;
-	freeReplyObject(r);
 	if (wait_ms <= 0)
 		return (true);
 	METRIC_INC(rate_limited);
 	*retry_after_s = (int)((wait_ms + 999) / 1000);
 	return (false);
+}
+
+bool
+rate_take(struct store *st, const char *user, int *retry_after_s)
+{
+	struct rate_check	rc;
+	struct script_call	call;
+	bool			ok;
+
+	*retry_after_s = 0;
+	if (!rate_call(st, user, &rc, &call))
+		return (true);
+	if (redis_scripts_run(st->redis, &call, 1) == -1)
+		return (rate_answer(st, NULL, retry_after_s));
+	ok = rate_answer(st, call.reply, retry_after_s);
+	if (call.reply != NULL)
+		freeReplyObject(call.reply);
+	return (ok);
 }

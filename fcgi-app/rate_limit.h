@@ -11,6 +11,9 @@
 
 #include <stdbool.h>
 
+#include <hiredis.h>
+
+struct script_call;
 struct store;
 
 /*
@@ -18,5 +21,20 @@ struct store;
  * says when the next one comes (at least 1).
  */
 bool	 rate_take(struct store *, const char *user, int *retry_after_s);
+
+/*
+ * rate_take() in halves, so that the bucket's script can share a round
+ * trip with others (redis_scripts_run()): the call for user (false when
+ * the limit is off; its strings live in *rc, which must outlive it), then
+ * its reply judged (NULL: Redis failed, and the limit fails open).
+ */
+struct rate_check {
+	char	key[128];
+	char	rate[32];
+	char	burst[16];
+};
+bool	 rate_call(struct store *, const char *user, struct rate_check *,
+	    struct script_call *);
+bool	 rate_answer(struct store *, const redisReply *, int *retry_after_s);
 
 #endif

@@ -6,20 +6,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_cache.h"
+#include "log.h"
 #include "metrics.h"
 #include "redis_conn.h"
 #include "redis_gate.h"
 #include "redis_script.h"
 #include "xmalloc.h"
 
-/* {1, left} admitted; {0, have} too few; {-1, 0} no counter. */
+/*
+ * The admission of ARGV[1] seats from counter KEYS[k] into out[1] and
+ * out[2]: {1, left} admitted; {0, have} too few; {-1, 0} no counter.
+ */
+#define ADMIT_LUA(k)							\
+    "local v = redis.call('GET', KEYS[" k "]) "				\
+    "if not v then out[1] = -1 return out end "			\
+    "v = tonumber(v) "							\
+    "local q = tonumber(ARGV[1]) "					\
+    "if v < q then out[1] = 0 out[2] = v return out end "		\
+    "out[1] = 1 out[2] = redis.call('DECRBY', KEYS[" k "], q) return out"
+
 static struct redis_script admit_script = REDIS_SCRIPT("gate_admit",
-    "local v = redis.call('GET', KEYS[1]) "
-    "if not v then return {-1, 0} end "
-    "v = tonumber(v) "
-    "local q = tonumber(ARGV[1]) "
-    "if v < q then return {0, v} end "
-    "return {1, redis.call('DECRBY', KEYS[1], q)}");
+    "local out = {0, 0} " ADMIT_LUA("1"));
+
+/*
+ * The same on KEYS[2], only while the event's cache entry KEYS[1] begins
+ * with ARGV[2] ("version|"), else {-2, 0}; the values of KEYS[3..] follow
+ * either way (false when missing).
+ */
+static struct redis_script admit_current_script = REDIS_SCRIPT(
+    "gate_admit_current",
+    "local out = {0, 0} "
+    "for i = 3, #KEYS do out[i] = redis.call('GET', KEYS[i]) end "
+    "local e = redis.call('GET', KEYS[1]) "
+    "if not e or string.sub(e, 1, #ARGV[2]) ~= ARGV[2] then "
+    "out[1] = -2 return out end " ADMIT_LUA("2"));
 
 /* An increment bumps the version even without a counter (see the .h). */
 static struct redis_script adjust_script = REDIS_SCRIPT("gate_adjust",
@@ -68,6 +89,37 @@ version_key(int64_t event_id, const char *pool, char *buf, size_t len)
 	snprintf(buf, len, "%s:v", key);
 }
 
+/* An admission script's answer: {code, value, side values...}. */
+static enum gate_result
+admit_answer(const redisReply *r, struct cache_side *side, int nside,
+    int64_t *value)
+{
+	const redisReply	*e;
+	int			 i;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)(2 +
+	    nside) || r->element[0]->type != REDIS_REPLY_INTEGER ||
+	    r->element[1]->type != REDIS_REPLY_INTEGER)
+		return (GATE_DOWN);
+	for (i = 0; i < nside; i++) {
+		e = r->element[2 + i];
+		side[i].read = true;
+		side[i].value = e->type == REDIS_REPLY_STRING ?
+		    strtoll(e->str, NULL, 10) : -1;
+	}
+	*value = r->element[1]->integer;
+	switch (r->element[0]->integer) {
+	case 1:
+		return (GATE_ADMITTED);
+	case 0:
+		return (GATE_REJECTED);
+	case -1:
+		return (GATE_MISSING);
+	default:
+		return (GATE_STALE);
+	}
+}
+
 enum gate_result
 gate_admit(struct redis_conn *rc, int64_t event_id, const char *pool, int qty,
     int64_t *value)
@@ -81,17 +133,46 @@ gate_admit(struct redis_conn *rc, int64_t event_id, const char *pool, int qty,
 	snprintf(arg, sizeof arg, "%d", qty);
 	if ((r = redis_script_run(rc, &admit_script, 1, &k, 1, &a)) == NULL)
 		return (GATE_DOWN);
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[0]->type != REDIS_REPLY_INTEGER ||
-	    r->element[1]->type != REDIS_REPLY_INTEGER) {
-		freeReplyObject(r);
-		return (GATE_DOWN);
-	}
-	*value = r->element[1]->integer;
-	result = r->element[0]->integer == 1 ? GATE_ADMITTED :
-	    r->element[0]->integer == 0 ? GATE_REJECTED : GATE_MISSING;
+	result = admit_answer(r, NULL, 0, value);
 	freeReplyObject(r);
 	return (result);
+}
+
+void
+gate_current_call(struct gate_current *g, struct script_call *call,
+    int64_t event_id, const char *pool, int qty, const char *entry_key,
+    int64_t version, struct cache_side *side, int nside)
+{
+	int	i;
+
+	if (nside > EVENT_SIDES_MAX)
+		fatal("gate_current_call: %d side keys", nside);
+	memset(call, 0, sizeof *call);
+	gate_key(event_id, pool, g->key, sizeof g->key);
+	snprintf(g->qty, sizeof g->qty, "%d", qty);
+	snprintf(g->prefix, sizeof g->prefix, "%" PRId64 "|", version);
+	g->side = side;
+	g->nside = nside;
+	call->script = &admit_current_script;
+	call->keys[0] = entry_key;
+	call->keys[1] = g->key;
+	for (i = 0; i < nside; i++) {
+		side[i].value = -1;
+		side[i].read = false;
+		call->keys[2 + i] = side[i].key;
+	}
+	call->nkeys = 2 + nside;
+	call->args[0] = g->qty;
+	call->args[1] = g->prefix;
+	call->nargs = 2;
+}
+
+enum gate_result
+gate_current_answer(const struct gate_current *g, const redisReply *r,
+    int64_t *value)
+{
+	return (r == NULL ? GATE_DOWN : admit_answer(r, g->side, g->nside,
+	    value));
 }
 
 int

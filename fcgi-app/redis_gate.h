@@ -36,13 +36,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <hiredis.h>
+
+struct cache_side;
 struct redis_conn;
+struct script_call;
 
 enum gate_result {
 	GATE_ADMITTED,		/* counter decremented */
 	GATE_REJECTED,		/* fewer seats than asked; *value = counter */
 	GATE_MISSING,		/* no counter: rebuild, or use the database */
-	GATE_DOWN		/* Redis unavailable: use the database */
+	GATE_DOWN,		/* Redis unavailable: use the database */
+	GATE_STALE		/* gate_current_call(): the event's entry
+				   is not that version; nothing taken */
 };
 
 /* A pool's counter key (pool "" is the common pool); buf holds 80 bytes. */
@@ -51,6 +57,28 @@ void	 gate_key(int64_t event_id, const char *pool, char *buf, size_t len);
 enum gate_result gate_admit(struct redis_conn *, int64_t event_id,
 	    const char *pool, int qty, int64_t *value)
 	    __attribute__((warn_unused_result));
+/*
+ * gate_admit(), in one script with a look at the event's cache entry
+ * (entry_key, event_cache.h): the seats are taken only while the entry is
+ * still version `version`, so a request judged on that version of the
+ * event was judged on the current one; else GATE_STALE. The nside side
+ * keys (at most EVENT_SIDES_MAX, of the same hash slot) are read whatever
+ * the outcome but GATE_DOWN. In halves, so that the script can share a
+ * round trip with others (redis_scripts_run()): the call (its strings live
+ * in *g, which must outlive it), then its reply judged (NULL: GATE_DOWN).
+ */
+struct gate_current {
+	char			 key[80];
+	char			 qty[16];
+	char			 prefix[24];
+	struct cache_side	*side;
+	int			 nside;
+};
+void	 gate_current_call(struct gate_current *, struct script_call *,
+	    int64_t event_id, const char *pool, int qty, const char *entry_key,
+	    int64_t version, struct cache_side *side, int nside);
+enum gate_result gate_current_answer(const struct gate_current *,
+	    const redisReply *, int64_t *value);
 /*
  * Add delta to the counter when it exists (a missing one is left for the
  * rebuild). +qty gives an admission back or returns cancelled seats; a

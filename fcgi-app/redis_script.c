@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "redis_conn.h"
 #include "redis_script.h"
 #include "xmalloc.h"
@@ -83,4 +84,39 @@ redis_script_run(struct redis_conn *rc, struct redis_script *s, int nkeys,
 	}
 	free(argv);
 	return (r);
+}
+
+int
+redis_scripts_run(struct redis_conn *rc, struct script_call *c, int n)
+{
+	const char	**argv[SCRIPT_BATCH_MAX];
+	const char	 *buf[SCRIPT_BATCH_MAX][3 + 2 * SCRIPT_CALL_MAX_ARGV];
+	char		  nk[SCRIPT_BATCH_MAX][16];
+	redisReply	 *replies[SCRIPT_BATCH_MAX];
+	int		  argc[SCRIPT_BATCH_MAX], i;
+
+	if (n < 1 || n > SCRIPT_BATCH_MAX)
+		fatal("redis_scripts_run: %d calls", n);
+	for (i = 0; i < n; i++)
+		c[i].reply = NULL;
+	for (i = 0; i < n; i++) {
+		if (c[i].nkeys > SCRIPT_CALL_MAX_ARGV ||
+		    c[i].nargs > SCRIPT_CALL_MAX_ARGV)
+			fatal("redis_scripts_run: %s: too many keys or args",
+			    c[i].script->name);
+		if (c[i].script->sha[0] == '\0' &&
+		    script_load(rc, c[i].script) == -1)
+			return (-1);
+		fill_argv(c[i].script, c[i].nkeys, c[i].keys, c[i].nargs,
+		    c[i].args, buf[i], nk[i]);
+		argv[i] = buf[i];
+		argc[i] = 3 + c[i].nkeys + c[i].nargs;
+	}
+	if (redis_conn_pipeline(rc, n, argc, argv, replies) == -1)
+		return (-1);
+	for (i = 0; i < n; i++)
+		c[i].reply = replies[i] != NULL ? replies[i] :
+		    redis_script_run(rc, c[i].script, c[i].nkeys, c[i].keys,
+		    c[i].nargs, c[i].args);
+	return (0);
 }

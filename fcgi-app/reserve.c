@@ -10,6 +10,7 @@
 #include "db.h"
 #include "event.h"
 #include "event_cache.h"
+#include "event_memo.h"
 #include "holds.h"
 #include "idempotency.h"
 #include "inventory.h"
@@ -19,6 +20,7 @@
 #include "redis_conn.h"
 #include "redis_gate.h"
 #include "redis_lock.h"
+#include "redis_script.h"
 #include "reserve.h"
 #include "store.h"
 #include "timeutil.h"
@@ -51,6 +53,13 @@ struct attempt_ctx {
 	char				 seat_type[CLASS_CODE_MAX + 1];
 						/* "" for none */
 	int64_t				 unit_price;	/* -1: no prices */
+	/* The event was judged from the memo, at this version. */
+	bool				 memo;
+	int64_t				 memo_version;
+	bool				 memo_waiting_room;
+	/* The admission's use count, read beside the event. */
+	struct cache_side		 used;
+	char				 used_key[80];
 };
 
 /* How the request got past Redis, and what to undo. */
@@ -105,22 +114,43 @@ pick_class(const struct event *ev, const struct reserve_req *rq,
 	return (RESERVE_BAD_CLASS);
 }
 
+/* What the event says of the request, its class picked. */
+static enum reserve_outcome
+judge(const struct event *ev, const struct reserve_req *rq,
+    struct reserve_result *out, struct attempt_ctx *c)
+{
+	enum reserve_outcome	o;
+
+	if ((o = pick_class(ev, rq, out, c)) != RESERVE_OK)
+		return (o);
+	out->per_user_limit = ev->per_user_limit;
+	out->max_per_request = ev->max_per_request;
+	out->event_status = ev->status;
+	out->event_past = ev->date_ms <= time_real_ms();
+	if (!event_on_sale(ev, time_real_ms()))
+		return (RESERVE_NOT_ON_SALE);
+	if (rq->qty > ev->max_per_request)
+		return (RESERVE_TOO_MANY);
+	if (ev->waiting_room && !c->admitted)
+		return (RESERVE_ADMISSION_REQUIRED);
+	return (RESERVE_OK);
+}
+
 /* The cached (or loaded) event may refuse at once; only SQL accepts. */
 static enum reserve_outcome
 precheck(struct store *st, const struct reserve_req *rq,
     struct reserve_result *out, struct attempt_ctx *c)
 {
 	struct event		ev;
-	struct cache_side	used;
-	char			ukey[80];
-	enum reserve_outcome	o = RESERVE_OK;
+	enum reserve_outcome	o;
 	bool			hit;
 	int64_t			available;
 
+	c->memo = false;
 	/* A token's use count comes in the event's round trip. */
 	c->admission = admission_number(st->conf, rq->event_id, rq->user,
-	    rq->admission, ukey, sizeof ukey, &used);
-	switch (event_fetch(st, rq->event_id, &ev, &hit, &available, &used,
+	    rq->admission, c->used_key, sizeof c->used_key, &c->used);
+	switch (event_fetch(st, rq->event_id, &ev, &hit, &available, &c->used,
 	    c->admission > 0 ? 1 : 0)) {
 	case LOOKUP_ERROR:
 		return (store_down(st, out));
@@ -129,24 +159,42 @@ precheck(struct store *st, const struct reserve_req *rq,
 	case LOOKUP_FOUND:
 		break;
 	}
-	if ((o = pick_class(&ev, rq, out, c)) != RESERVE_OK) {
-		event_free(&ev);
-		return (o);
-	}
+	if (st->conf->event_memo)
+		event_memo_put(&ev);
 	/* Checked whenever a token comes: the transaction has the last word. */
-	c->admitted = c->admission > 0 && admission_left(st->conf, &used);
-	out->per_user_limit = ev.per_user_limit;
-	out->max_per_request = ev.max_per_request;
-	out->event_status = ev.status;
-	out->event_past = ev.date_ms <= time_real_ms();
-	if (!event_on_sale(&ev, time_real_ms()))
-		o = RESERVE_NOT_ON_SALE;
-	else if (rq->qty > ev.max_per_request)
-		o = RESERVE_TOO_MANY;
-	else if (ev.waiting_room && !c->admitted)
-		o = RESERVE_ADMISSION_REQUIRED;
+	c->admitted = c->admission > 0 && admission_left(st->conf, &c->used);
+	o = judge(&ev, rq, out, c);
 	event_free(&ev);
 	return (o);
+}
+
+/*
+ * The gate's requests judged on the event this worker remembers: true when
+ * it would let the request try, and the gate's script will check that the
+ * event is still that version (admit()). A refusal is never the memo's:
+ * the reading path judges again.
+ */
+static bool
+precheck_memo(struct store *st, const struct reserve_req *rq,
+    struct reserve_result *out, struct attempt_ctx *c)
+{
+	struct event	ev;
+
+	if (!st->conf->event_memo || st->conf->reservation_strategy !=
+	    STRATEGY_GATE || !event_memo_get(rq->event_id, &ev))
+		return (false);
+	c->admission = admission_number(st->conf, rq->event_id, rq->user,
+	    rq->admission, c->used_key, sizeof c->used_key, &c->used);
+	/* The token's use count is not read yet: admit() judges it. */
+	c->admitted = c->admission > 0;
+	if (judge(&ev, rq, out, c) != RESERVE_OK) {
+		out->classes[0] = '\0';
+		return (false);
+	}
+	c->memo = true;
+	c->memo_version = ev.version;
+	c->memo_waiting_room = ev.waiting_room;
+	return (true);
 }
 
 /*
@@ -172,14 +220,77 @@ gate_refill(struct store *st, int64_t event_id, const char *pool)
 	(void)redis_lock_release(st->redis, lock, token);
 }
 
-/* The gate or the event lock. RESERVE_OK lets the request try. */
+/* Seats the gate admitted that this request will not use. */
+static void
+give_back(struct store *st, const struct attempt_ctx *c)
+{
+	METRIC_INC(gate_compensations);
+	if (gate_adjust(st->redis, c->rq->event_id, c->pool, c->rq->qty) ==
+	    -1)
+		log_warn("could not give back a gate admission of event %"
+		    PRId64 "; reconciliation will: %s", c->rq->event_id,
+		    redis_conn_errstr(st->redis));
+}
+
+/*
+ * The memo's path in one round trip: the user's token bucket, and the
+ * gate's script that checks the event is the version precheck_memo()
+ * judged. GATE_STALE when it is not, or Redis did not answer, and nothing
+ * was taken: the reading path must judge the request. *limited: the
+ * bucket was empty (whatever the gate took is given back).
+ */
+static enum gate_result
+admit_current(struct store *st, struct attempt_ctx *c,
+    struct reserve_result *out, bool *limited)
+{
+	const struct reserve_req	*rq = c->rq;
+	struct script_call		 call[2];
+	struct gate_current		 gc;
+	struct rate_check		 rc;
+	char				 key[64];
+	enum gate_result		 g;
+	int				 n = 0, i;
+	bool				 rate;
+
+	event_cache_key(rq->event_id, key, sizeof key);
+	if ((rate = rate_call(st, rq->user, &rc, &call[0])))
+		n++;
+	gate_current_call(&gc, &call[n++], rq->event_id, c->pool,
+	    (int)rq->qty, key, c->memo_version, &c->used,
+	    c->admission > 0 ? 1 : 0);
+	/* A failed connection leaves every reply NULL: judged as such. */
+	if (redis_scripts_run(st->redis, call, n) == -1)
+		log_debug("gate and bucket: %s", redis_conn_errstr(st->redis));
+	*limited = rate && !rate_answer(st, call[0].reply,
+	    &out->retry_after_s);
+	g = gate_current_answer(&gc, call[n - 1].reply, &out->available);
+	for (i = 0; i < n; i++)
+		if (call[i].reply != NULL)
+			freeReplyObject(call[i].reply);
+	if (*limited && g == GATE_ADMITTED)
+		give_back(st, c);
+	if (*limited || g == GATE_STALE || g == GATE_DOWN)
+		return (GATE_STALE);
+	METRIC_INC(cache_hits);
+	METRIC_INC(event_memo_hits);
+	c->admitted = c->admission > 0 && admission_left(st->conf, &c->used);
+	return (g);
+}
+
+/*
+ * The gate or the event lock. RESERVE_OK lets the request try. On the
+ * memo's path the user's token bucket is checked here, in the gate's round
+ * trip; else reserve() checked it.
+ */
 static enum reserve_outcome
-admit(struct store *st, const struct attempt_ctx *c, struct admission *a,
+admit(struct store *st, struct attempt_ctx *c, struct admission *a,
     struct reserve_result *out)
 {
 	const struct reserve_req	*rq = c->rq;
-	enum gate_result	g;
+	enum reserve_outcome	o;
+	enum gate_result	g = GATE_STALE;
 	enum lock_result	l;
+	bool			limited;
 
 	memset(a, 0, sizeof *a);
 	if (st->conf->reservation_strategy == STRATEGY_EVENT_LOCK) {
@@ -193,8 +304,24 @@ admit(struct store *st, const struct attempt_ctx *c, struct admission *a,
 		a->locked = l == LOCK_ACQUIRED;
 		return (RESERVE_OK);
 	}
-	g = gate_admit(st->redis, rq->event_id, c->pool, (int)rq->qty,
-	    &out->available);
+	if (c->memo) {
+		g = admit_current(st, c, out, &limited);
+		if (limited)
+			return (RESERVE_RATE_LIMITED);
+		/* precheck() reads the event and forgets the memo's. */
+		if (g == GATE_STALE && (o = precheck(st, rq, out, c)) !=
+		    RESERVE_OK)
+			return (o);
+	}
+	if (c->memo && c->memo_waiting_room && !c->admitted) {
+		/* A used-up admission, learned in the script. */
+		if (g == GATE_ADMITTED)
+			give_back(st, c);
+		return (RESERVE_ADMISSION_REQUIRED);
+	}
+	if (!c->memo)
+		g = gate_admit(st->redis, rq->event_id, c->pool, (int)rq->qty,
+		    &out->available);
 	if (g == GATE_MISSING) {
 		gate_refill(st, rq->event_id, c->pool);
 		g = gate_admit(st->redis, rq->event_id, c->pool, (int)rq->qty,
@@ -212,6 +339,7 @@ admit(struct store *st, const struct attempt_ctx *c, struct admission *a,
 		break;
 	case GATE_MISSING:
 	case GATE_DOWN:
+	case GATE_STALE:
 		METRIC_INC(gate_bypass);
 		log_debug("gate unavailable, using the database path: %s",
 		    redis_conn_errstr(st->redis));
@@ -223,19 +351,12 @@ admit(struct store *st, const struct attempt_ctx *c, struct admission *a,
 /* Undo the admission: the lock always, the gate when nothing committed. */
 static void
 admission_end(struct store *st, const struct attempt_ctx *c,
-    struct admission *a, bool give_back)
+    struct admission *a, bool give)
 {
-	const struct reserve_req	*rq = c->rq;
-
 	if (a->locked)
 		(void)redis_lock_release(st->redis, a->lockkey, a->token);
-	if (!a->admitted || !give_back)
-		return;
-	METRIC_INC(gate_compensations);
-	if (gate_adjust(st->redis, rq->event_id, c->pool, rq->qty) == -1)
-		log_warn("could not give back a gate admission of event %"
-		    PRId64 "; reconciliation will: %s", rq->event_id,
-		    redis_conn_errstr(st->redis));
+	if (a->admitted && give)
+		give_back(st, c);
 }
 
 /*
@@ -673,9 +794,11 @@ reserve(struct store *st, const struct reserve_req *rq,
 	enum reserve_outcome	o;
 
 	memset(out, 0, sizeof *out);
-	if ((o = precheck(st, rq, out, &c)) != RESERVE_OK)
+	if (!precheck_memo(st, rq, out, &c) &&
+	    (o = precheck(st, rq, out, &c)) != RESERVE_OK)
 		goto done;
-	if (!rate_take(st, rq->user, &out->retry_after_s)) {
+	/* The memo's path checks the bucket in the gate's round trip. */
+	if (!c.memo && !rate_take(st, rq->user, &out->retry_after_s)) {
 		o = RESERVE_RATE_LIMITED;
 		goto done;
 	}

@@ -22,9 +22,12 @@
 #include "db.h"
 #include "event.h"
 #include "event_admin.h"
+#include "event_cache.h"
+#include "event_memo.h"
 #include "holds.h"
 #include "housekeeping.h"
 #include "inventory.h"
+#include "metrics.h"
 #include "redis_conn.h"
 #include "redis_gate.h"
 #include "reserve.h"
@@ -130,6 +133,19 @@ gate(int64_t id)
 		v = strtoll(r->str, NULL, 10);
 	freeReplyObject(r);
 	return (v);
+}
+
+/* The event's cache entry gone, as after its TTL. */
+static void
+redis_del_entry(int64_t id)
+{
+	char		 key[64];
+	redisReply	*r;
+
+	event_cache_key(id, key, sizeof key);
+	r = redis_conn_commandf(st.redis, "DEL %s", key);
+	ck_assert_ptr_nonnull(r);
+	freeReplyObject(r);
 }
 
 static enum reserve_outcome
@@ -353,6 +369,121 @@ START_TEST(test_gate_give_back_when_the_database_refuses)
 	ck_assert_int_eq(r.event_status, EVENT_CLOSED);
 	ck_assert_int_eq(gate(id), 9);
 	ck_assert_int_eq(unsold(id), 9);
+}
+END_TEST
+
+/* ---- the memo: one Redis round trip, never trusted on its own */
+
+static int64_t
+memo_hits(void)
+{
+	return (atomic_load(&metrics->event_memo_hits));
+}
+
+/* Change the event through the domain (a new version, cached). */
+static void
+update(int64_t id, const struct event_changes *ch)
+{
+	struct admin_result	r;
+
+	ck_assert_int_eq(event_update(&st, id, ch, "check-domain", &r),
+	    ADMIN_OK);
+	event_free(&r.ev);
+}
+
+static void
+memo_setup(void)
+{
+	setup();
+	metrics_init();
+	event_memo_clear();
+}
+
+START_TEST(test_memo_judges_and_admits_in_one_script)
+{
+	struct reserve_result	r;
+	int64_t			id = new_event(10, 10);
+
+	/* The first request reads the event; the next ones remember it. */
+	ck_assert_int_eq(reserve_n(id, "memo-a", 1, NULL, &r), RESERVE_OK);
+	ck_assert_int_eq(memo_hits(), 0);
+	ck_assert_int_eq(reserve_n(id, "memo-b", 2, NULL, &r), RESERVE_OK);
+	ck_assert_int_eq(reserve_n(id, "memo-c", 3, NULL, &r), RESERVE_OK);
+	ck_assert_int_eq(memo_hits(), 2);
+	ck_assert_int_eq(gate(id), 4);
+	ck_assert_int_eq(unsold(id), 4);
+	/* The gate still says sold out from the memo's script. */
+	ck_assert_int_eq(reserve_n(id, "memo-d", 5, NULL, &r),
+	    RESERVE_SOLD_OUT);
+	ck_assert_int_eq(r.available, 4);
+	ck_assert_int_eq(memo_hits(), 3);
+	ck_assert_int_eq(gate(id), 4);
+}
+END_TEST
+
+START_TEST(test_memo_checks_the_bucket_in_the_same_round_trip)
+{
+	struct reserve_result	r;
+	int64_t			id = new_event(10, 10);
+	char			user[48];
+
+	/* A user of its own: the bucket outlives the test. */
+	snprintf(user, sizeof user, "memo-rl-%ld", (long)time_mono_us());
+	conf.rate_limit_per_minute = 1;
+	conf.rate_limit_burst = 2;
+	ck_assert_int_eq(reserve_n(id, user, 1, NULL, &r), RESERVE_OK);
+	ck_assert_int_eq(reserve_n(id, user, 1, NULL, &r), RESERVE_OK);
+	ck_assert_int_eq(memo_hits(), 1);
+	/* The bucket is empty: the gate's admission is given back. */
+	ck_assert_int_eq(reserve_n(id, user, 1, NULL, &r),
+	    RESERVE_RATE_LIMITED);
+	ck_assert_int_ge(r.retry_after_s, 1);
+	ck_assert_int_eq(gate(id), 8);
+	ck_assert_int_eq(unsold(id), 8);
+	ck_assert_int_eq(memo_hits(), 1);
+}
+END_TEST
+
+START_TEST(test_memo_of_a_changed_event_takes_nothing)
+{
+	struct event_changes	ch;
+	struct reserve_result	r;
+	int64_t			id = new_event(10, 10);
+
+	ck_assert_int_eq(reserve_n(id, "memo-e", 1, NULL, &r), RESERVE_OK);
+	/* Closed: the memo still says on sale, the script says stale. */
+	memset(&ch, 0, sizeof ch);
+	ch.has_status = true;
+	ch.status = EVENT_CLOSED;
+	update(id, &ch);
+	ck_assert_int_eq(reserve_n(id, "memo-e", 1, NULL, &r),
+	    RESERVE_NOT_ON_SALE);
+	ck_assert_int_eq(memo_hits(), 0);
+	ck_assert_int_eq(gate(id), 9);
+	/* Open again, with a waiting room: no token, no seats. */
+	ch.status = EVENT_ACTIVE;
+	ch.has_room = true;
+	ch.room = true;
+	ch.admit_per_second = 10;
+	update(id, &ch);
+	ck_assert_int_eq(reserve_n(id, "memo-e", 1, NULL, &r),
+	    RESERVE_ADMISSION_REQUIRED);
+	ck_assert_int_eq(gate(id), 9);
+	ck_assert_int_eq(memo_hits(), 0);
+	/* The memo's refusal is not final either: it reads again. */
+	ch.has_status = false;
+	ch.room = false;
+	update(id, &ch);
+	ck_assert_int_eq(reserve_n(id, "memo-f", 1, NULL, &r), RESERVE_OK);
+	ck_assert_int_eq(memo_hits(), 0);
+	/* Without a cache entry (its TTL ran out), it reads the database. */
+	redis_del_entry(id);
+	ck_assert_int_eq(reserve_n(id, "memo-f", 1, NULL, &r), RESERVE_OK);
+	ck_assert_int_eq(memo_hits(), 0);
+	ck_assert_int_eq(reserve_n(id, "memo-f", 1, NULL, &r), RESERVE_OK);
+	ck_assert_int_eq(memo_hits(), 1);
+	ck_assert_int_eq(gate(id), 6);
+	ck_assert_int_eq(unsold(id), 6);
 }
 END_TEST
 
@@ -702,6 +833,7 @@ domain_suite(void)
 	Suite	*s = suite_create("domain");
 	TCase	*inv = tcase_create("inventory");
 	TCase	*res = tcase_create("reserve");
+	TCase	*memo = tcase_create("memo");
 
 	tcase_add_checked_fixture(inv, setup, teardown);
 	tcase_add_test(inv, test_spread_and_take_from_one_shard);
@@ -726,6 +858,11 @@ domain_suite(void)
 	tcase_add_test(res, test_reconcile_gives_back_a_lost_admission_under_traffic);
 	tcase_add_test(res, test_a_rebuild_does_not_lose_a_give_back_made_meanwhile);
 	suite_add_tcase(s, res);
+	tcase_add_checked_fixture(memo, memo_setup, teardown);
+	tcase_add_test(memo, test_memo_judges_and_admits_in_one_script);
+	tcase_add_test(memo, test_memo_checks_the_bucket_in_the_same_round_trip);
+	tcase_add_test(memo, test_memo_of_a_changed_event_takes_nothing);
+	suite_add_tcase(s, memo);
 	return (s);
 }
 
