@@ -499,7 +499,8 @@ if lit:
 if g and c_fcgi:
     w(f"- The gate surge served {fmt(g['rps'])} req/s, {pct(g['rps'] / c_fcgi['rps'])} of what the same nginx → "
       f"FastCGI path does for `/api/health` (no work at all) and {pct(g['rps'] / tx_ceiling) if tx_ceiling else 'n/a'} "
-      "of the bare hot-row transaction. Each reservation costs an MGET (the event), an EVALSHA (the gate), a durable "
+      "of the bare hot-row transaction. Each reservation costs one Redis round trip (the user's token bucket and the "
+      "gate's script, which checks the worker's memo of the event against its cache entry), a durable "
       "transaction of 6 statements in one `CALL reserve_one_shard` (START + event row + per-user tally upsert + shard "
       "UPDATE + INSERT reservation + INSERT audit + COMMIT; the bare transaction is an UPDATE and an INSERT) and the "
       "JSON work, on the same 2 vCPUs as wrk, nginx, Redis and MariaDB.")
@@ -721,12 +722,18 @@ for fn in sorted(os.listdir(res)) if os.path.isdir(res) else []:
         if s:
             tgs[(int(m_.group(1)), int(m_.group(2)))] = s
 tgs = OrderedDict(sorted(tgs.items()))
-oc = OrderedDict((n, wrk_stats(n)) for n in ("tune_onecall_off_1", "tune_onecall_on_1",
-                                             "tune_onecall_off_2", "tune_onecall_on_2"))
-oc = OrderedDict((n, s_) for n, s_ in oc.items() if s_)
+def ab_runs(prefix):
+    """The interleaved off/on runs of one knob, those that ran."""
+    runs = OrderedDict((n, wrk_stats(n)) for n in (f"{prefix}_off_1", f"{prefix}_on_1",
+                                                   f"{prefix}_off_2", f"{prefix}_on_2"))
+    return OrderedDict((n, s_) for n, s_ in runs.items() if s_)
+
+
+oc = ab_runs("tune_onecall")
+om = ab_runs("tune_memo")
 kc = OrderedDict((n, wrk_stats(n)) for n in ("tune_health_off_c48", "tune_health_keepconn_c48",
                                              "tune_health_keepconn_c1000"))
-measured = bool(tun or tgs or oc or any(kc.values()))
+measured = bool(tun or tgs or oc or om or any(kc.values()))
 if not measured:
     w("This run did not include the tuning phases (`scripts/bench --tuning` adds them). Everything in this "
       "section is therefore **described, not measured in this run**; where a number is quoted it comes from "
@@ -735,24 +742,38 @@ if not measured:
 else:
     w("Measured in this run by `scripts/bench --tuning` (each row one run, same noise caveats):")
     w("")
+
+
+def ab_table(runs, knob, on_name, off_name):
+    w(f"| run | {knob} | req/s | confirmed/s | p50 | p99 | answers | CPU busy / foreign |")
+    w("|---|---|---|---|---|---|---|---|")
+    for n, s_ in runs.items():
+        mode, run = n.split("_")[-2:]
+        w(f"| {run} | {mode} | {fmt(s_['rps'])} | **{fmt(s_['confirmed_ps'])}** | {s_['p50']:.1f} ms | "
+          f"{s_['p99']:.1f} ms | {status_str(s_)} | {s_['cpu']} |")
+    on_ = [s_["confirmed_ps"] for n, s_ in runs.items() if "_on_" in n]
+    off_ = [s_["confirmed_ps"] for n, s_ in runs.items() if "_off_" in n]
+    if on_ and off_:
+        w("")
+        w(f"Mean confirmed/s: {on_name} {fmt(sum(on_) / len(on_))}, {off_name} {fmt(sum(off_) / len(off_))} "
+          f"({sum(on_) / len(on_) / (sum(off_) / len(off_)):.2f}×).")
+    w("")
+
+
 if oc:
     w(f"**The reservation in one call** (`reserve_in_one_call`: one `CALL reserve_one_shard` against the same "
       f"transaction as two multi-statement batches, which MariaDB answers one packet per statement; the gate "
       f"surge on a fresh 1,000,000-seat event, c={meta.get('connections', '?')}, 15 s each, interleaved):")
     w("")
-    w("| run | reserve_in_one_call | req/s | confirmed/s | p50 | p99 | answers | CPU busy / foreign |")
-    w("|---|---|---|---|---|---|---|---|")
-    for n, s_ in oc.items():
-        _, _, mode, run = n.split("_")
-        w(f"| {run} | {mode} | {fmt(s_['rps'])} | **{fmt(s_['confirmed_ps'])}** | {s_['p50']:.1f} ms | "
-          f"{s_['p99']:.1f} ms | {status_str(s_)} | {s_['cpu']} |")
-    on_ = [s_["confirmed_ps"] for n, s_ in oc.items() if "_on_" in n]
-    off_ = [s_["confirmed_ps"] for n, s_ in oc.items() if "_off_" in n]
-    if on_ and off_:
-        w("")
-        w(f"Mean confirmed/s: one call {fmt(sum(on_) / len(on_))}, batches {fmt(sum(off_) / len(off_))} "
-          f"({sum(on_) / len(on_) / (sum(off_) / len(off_)):.2f}×).")
+    ab_table(oc, "reserve_in_one_call", "one call", "batches")
+if om:
+    w(f"**The event memo** (`event_memo`: each worker judges a reservation on the event it read last, and "
+      f"the gate's script checks that the cached event is still that version as it takes the seats, in one "
+      f"Redis round trip with the user's token bucket; off: the event, the bucket and the gate one round trip "
+      f"each; the gate surge on a fresh 1,000,000-seat event, c={meta.get('connections', '?')}, 15 s each, "
+      f"interleaved):")
     w("")
+    ab_table(om, "event_memo", "memo", "read first")
 if tgs:
     bw = int(meta.get("tune_base_workers", meta.get("workers", "16")) or 16)
     w(f"**Hot-event headroom: inventory shards and workers** (the gate surge on a fresh 1,000,000-seat event, "
