@@ -10,6 +10,7 @@
 #include "idempotency.h"
 #include "redis_conn.h"
 #include "redis_lock.h"
+#include "redis_script.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -92,56 +93,68 @@ answer(struct store *st, enum idem_state s, int64_t res_id,
 	return (RESERVE_UNAVAILABLE);
 }
 
-enum inflight { INFLIGHT_MARKED, INFLIGHT_SAME, INFLIGHT_OTHER, INFLIGHT_NONE };
+/*
+ * The in-flight marker: set it (1), or say what another request's marker
+ * stands for (its text), or 0 when it went meanwhile. ARGV: the text, the
+ * TTL in ms.
+ */
+static struct redis_script mark_script = REDIS_SCRIPT("idem_mark",
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then "
+    "return 1 end "
+    "return redis.call('GET', KEYS[1]) or 0");
 
-/* Mark the request in flight; Redis unavailable means no marker. */
-static enum inflight
-inflight_mark(struct store *st, struct idem_mark *m)
+bool
+idem_begin_call(const struct reserve_req *rq, struct idem_mark *m,
+    struct script_call *call)
 {
-	const char	*argv[] = { "SET", m->key, m->canon, "NX", "PX",
-			    INFLIGHT_TTL };
-	redisReply	*r;
-	enum inflight	 f;
+	memset(m, 0, sizeof *m);
+	if (rq->idem_key == NULL)
+		return (false);
+	/* The user's length keeps "a:b"+"c" apart from "a"+"b:c". */
+	snprintf(m->key, sizeof m->key, "bo:{idem}:%zu:%s:%s", strlen(rq->user),
+	    rq->user, rq->idem_key);
+	m->canon = canonical(rq);
+	memset(call, 0, sizeof *call);
+	call->script = &mark_script;
+	call->keys[0] = m->key;
+	call->nkeys = 1;
+	call->args[0] = m->canon;
+	call->args[1] = INFLIGHT_TTL;
+	call->nargs = 2;
+	return (true);
+}
 
-	if ((r = redis_conn_command(st->redis, 6, argv, NULL)) == NULL)
-		return (INFLIGHT_NONE);
-	f = r->type == REDIS_REPLY_STATUS ? INFLIGHT_MARKED : INFLIGHT_NONE;
-	freeReplyObject(r);
-	if (f == INFLIGHT_MARKED)
-		return (f);
-	argv[0] = "GET";
-	if ((r = redis_conn_command(st->redis, 2, argv, NULL)) == NULL)
-		return (INFLIGHT_NONE);
-	/* Gone meanwhile: it just finished; let the database decide. */
-	f = r->type != REDIS_REPLY_STRING ? INFLIGHT_NONE :
-	    strcmp(r->str, m->canon) == 0 ? INFLIGHT_SAME : INFLIGHT_OTHER;
-	freeReplyObject(r);
-	return (f);
+enum reserve_outcome
+idem_begin_answer(struct idem_mark *m, const redisReply *r)
+{
+	/* Redis unavailable, or the marker just went: the database decides. */
+	if (r == NULL || (r->type == REDIS_REPLY_INTEGER && r->integer == 0))
+		return (RESERVE_OK);
+	if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+		m->held = true;
+		return (RESERVE_OK);
+	}
+	if (r->type != REDIS_REPLY_STRING)
+		return (RESERVE_OK);
+	return (strcmp(r->str, m->canon) == 0 ? RESERVE_IDEM_IN_FLIGHT :
+	    RESERVE_IDEM_CONFLICT);
 }
 
 enum reserve_outcome
 idem_begin(struct store *st, const struct reserve_req *rq,
     struct idem_mark *m)
 {
-	memset(m, 0, sizeof *m);
-	if (rq->idem_key == NULL)
+	struct script_call	call;
+	enum reserve_outcome	o;
+
+	if (!idem_begin_call(rq, m, &call))
 		return (RESERVE_OK);
-	/* The user's length keeps "a:b"+"c" apart from "a"+"b:c". */
-	snprintf(m->key, sizeof m->key, "bo:{idem}:%zu:%s:%s", strlen(rq->user),
-	    rq->user, rq->idem_key);
-	m->canon = canonical(rq);
-	switch (inflight_mark(st, m)) {
-	case INFLIGHT_MARKED:
-		m->held = true;
+	if (redis_scripts_run(st->redis, &call, 1) == -1)
 		return (RESERVE_OK);
-	case INFLIGHT_SAME:
-		return (RESERVE_IDEM_IN_FLIGHT);
-	case INFLIGHT_OTHER:
-		return (RESERVE_IDEM_CONFLICT);
-	case INFLIGHT_NONE:
-		break;
-	}
-	return (RESERVE_OK);
+	o = idem_begin_answer(m, call.reply);
+	if (call.reply != NULL)
+		freeReplyObject(call.reply);
+	return (o);
 }
 
 enum reserve_outcome

@@ -13,8 +13,11 @@
 
 #include <stdbool.h>
 
+#include <hiredis.h>
+
 #include "reserve.h"
 
+struct script_call;
 struct store;
 
 /* The marker a request holds while in flight; idem_end() removes it. */
@@ -36,6 +39,17 @@ char	*idem_canonical(const struct reserve_req *);
  */
 enum reserve_outcome idem_begin(struct store *, const struct reserve_req *,
 	    struct idem_mark *);
+/*
+ * idem_begin() in halves, so that the marker's script can share a round
+ * trip with others (redis_scripts_run()): the call, when the request has a
+ * key (else false and nothing to run; *m is ready for idem_end() either
+ * way, and holds the call's strings), then its reply judged (NULL: Redis
+ * unavailable, no marker).
+ */
+bool	 idem_begin_call(const struct reserve_req *, struct idem_mark *,
+	    struct script_call *);
+enum reserve_outcome idem_begin_answer(struct idem_mark *,
+	    const redisReply *);
 /*
  * The key's earlier reservation, looked up after the request failed with
  * o: a refusal (sold out, over the limit, ...) or the unique key's

@@ -60,6 +60,7 @@ struct attempt_ctx {
 	/* The admission's use count, read beside the event. */
 	struct cache_side		 used;
 	char				 used_key[80];
+	struct idem_mark		*mark;		/* the key's in-flight marker */
 };
 
 /* How the request got past Redis, and what to undo. */
@@ -233,43 +234,53 @@ give_back(struct store *st, const struct attempt_ctx *c)
 }
 
 /*
- * The memo's path in one round trip: the user's token bucket, and the
- * gate's script that checks the event is the version precheck_memo()
- * judged. GATE_STALE when it is not, or Redis did not answer, and nothing
- * was taken: the reading path must judge the request. *limited: the
- * bucket was empty (whatever the gate took is given back).
+ * The memo's path in one round trip: the key's in-flight marker, the
+ * user's token bucket, and the gate's script that checks the event is the
+ * version precheck_memo() judged. GATE_STALE when it is not, or Redis did
+ * not answer, and nothing was taken: the reading path must judge the
+ * request. *refused: the bucket was empty or the key is another request's
+ * (then whatever the gate took is given back), else RESERVE_OK.
  */
 static enum gate_result
 admit_current(struct store *st, struct attempt_ctx *c,
-    struct reserve_result *out, bool *limited)
+    struct reserve_result *out, enum reserve_outcome *refused)
 {
 	const struct reserve_req	*rq = c->rq;
-	struct script_call		 call[2];
+	struct script_call		 call[3];
 	struct gate_current		 gc;
 	struct rate_check		 rc;
 	char				 key[64];
 	enum gate_result		 g;
-	int				 n = 0, i;
-	bool				 rate;
+	int				 n = 0, i, mark = -1, rate = -1;
 
 	event_cache_key(rq->event_id, key, sizeof key);
-	if ((rate = rate_call(st, rq->user, &rc, &call[0])))
-		n++;
+	if (idem_begin_call(rq, c->mark, &call[n]))
+		mark = n++;
+	if (rate_call(st, rq->user, &rc, &call[n]))
+		rate = n++;
 	gate_current_call(&gc, &call[n++], rq->event_id, c->pool,
 	    (int)rq->qty, key, c->memo_version, &c->used,
 	    c->admission > 0 ? 1 : 0);
 	/* A failed connection leaves every reply NULL: judged as such. */
 	if (redis_scripts_run(st->redis, call, n) == -1)
-		log_debug("gate and bucket: %s", redis_conn_errstr(st->redis));
-	*limited = rate && !rate_answer(st, call[0].reply,
-	    &out->retry_after_s);
+		log_debug("gate, bucket and marker: %s",
+		    redis_conn_errstr(st->redis));
+	/* As on the reading path: the bucket first, then the key. */
+	*refused = RESERVE_OK;
+	if (rate >= 0 && !rate_answer(st, call[rate].reply,
+	    &out->retry_after_s))
+		*refused = RESERVE_RATE_LIMITED;
+	if (mark >= 0 && *refused == RESERVE_OK)
+		*refused = idem_begin_answer(c->mark, call[mark].reply);
+	else if (mark >= 0)
+		(void)idem_begin_answer(c->mark, call[mark].reply);
 	g = gate_current_answer(&gc, call[n - 1].reply, &out->available);
 	for (i = 0; i < n; i++)
 		if (call[i].reply != NULL)
 			freeReplyObject(call[i].reply);
-	if (*limited && g == GATE_ADMITTED)
+	if (*refused != RESERVE_OK && g == GATE_ADMITTED)
 		give_back(st, c);
-	if (*limited || g == GATE_STALE || g == GATE_DOWN)
+	if (*refused != RESERVE_OK || g == GATE_STALE || g == GATE_DOWN)
 		return (GATE_STALE);
 	METRIC_INC(cache_hits);
 	METRIC_INC(event_memo_hits);
@@ -279,8 +290,8 @@ admit_current(struct store *st, struct attempt_ctx *c,
 
 /*
  * The gate or the event lock. RESERVE_OK lets the request try. On the
- * memo's path the user's token bucket is checked here, in the gate's round
- * trip; else reserve() checked it.
+ * memo's path the user's token bucket and the key's marker are checked
+ * here, in the gate's round trip; else reserve() checked them.
  */
 static enum reserve_outcome
 admit(struct store *st, struct attempt_ctx *c, struct admission *a,
@@ -290,7 +301,6 @@ admit(struct store *st, struct attempt_ctx *c, struct admission *a,
 	enum reserve_outcome	o;
 	enum gate_result	g = GATE_STALE;
 	enum lock_result	l;
-	bool			limited;
 
 	memset(a, 0, sizeof *a);
 	if (st->conf->reservation_strategy == STRATEGY_EVENT_LOCK) {
@@ -305,9 +315,9 @@ admit(struct store *st, struct attempt_ctx *c, struct admission *a,
 		return (RESERVE_OK);
 	}
 	if (c->memo) {
-		g = admit_current(st, c, out, &limited);
-		if (limited)
-			return (RESERVE_RATE_LIMITED);
+		if ((g = admit_current(st, c, out, &o)) == GATE_STALE &&
+		    o != RESERVE_OK)
+			return (o);
 		/* precheck() reads the event and forgets the memo's. */
 		if (g == GATE_STALE && (o = precheck(st, rq, out, c)) !=
 		    RESERVE_OK)
@@ -794,15 +804,18 @@ reserve(struct store *st, const struct reserve_req *rq,
 	enum reserve_outcome	o;
 
 	memset(out, 0, sizeof *out);
+	memset(&mark, 0, sizeof mark);
 	if (!precheck_memo(st, rq, out, &c) &&
 	    (o = precheck(st, rq, out, &c)) != RESERVE_OK)
 		goto done;
-	/* The memo's path checks the bucket in the gate's round trip. */
+	/* The memo's path checks both in the gate's round trip (admit()). */
 	if (!c.memo && !rate_take(st, rq->user, &out->retry_after_s)) {
 		o = RESERVE_RATE_LIMITED;
 		goto done;
 	}
-	if ((o = idem_begin(st, rq, &mark)) == RESERVE_OK) {
+	c.mark = &mark;
+	if ((o = c.memo ? RESERVE_OK : idem_begin(st, rq, &mark)) ==
+	    RESERVE_OK) {
 		if ((o = admit(st, &c, &a, out)) == RESERVE_OK) {
 			o = reserve_txn(st, &c);
 			/* Give back only what is known not to have committed. */

@@ -444,6 +444,70 @@ START_TEST(test_memo_checks_the_bucket_in_the_same_round_trip)
 }
 END_TEST
 
+/* A request with key k of user u in flight: its marker (idempotency.c). */
+static void
+marker_key(const char *u, const char *k, char *buf, size_t len)
+{
+	snprintf(buf, len, "bo:{idem}:%zu:%s:%s", strlen(u), u, k);
+}
+
+static void
+in_flight(const char *u, const char *k, const char *canon)
+{
+	redisReply	*r;
+	char		 key[160];
+
+	marker_key(u, k, key, sizeof key);
+	r = redis_conn_commandf(st.redis, "SET %s %s PX 5000", key, canon);
+	ck_assert_ptr_nonnull(r);
+	freeReplyObject(r);
+}
+
+static bool
+marker_exists(const char *u, const char *k)
+{
+	redisReply	*r;
+	char		 key[160];
+	bool		 there;
+
+	marker_key(u, k, key, sizeof key);
+	r = redis_conn_commandf(st.redis, "EXISTS %s", key);
+	ck_assert_ptr_nonnull(r);
+	there = r->integer == 1;
+	freeReplyObject(r);
+	return (there);
+}
+
+START_TEST(test_memo_batches_the_key_marker)
+{
+	struct reserve_result	r;
+	int64_t			id = new_event(10, 10);
+	char			user[48], canon[96];
+
+	snprintf(user, sizeof user, "memo-k-%ld", (long)time_mono_us());
+	ck_assert_int_eq(reserve_n(id, user, 1, "k1", &r), RESERVE_OK);
+	/* On the memo's path: the marker comes and goes in the batch. */
+	ck_assert_int_eq(reserve_n(id, user, 1, "k2", &r), RESERVE_OK);
+	ck_assert_int_eq(memo_hits(), 1);
+	ck_assert(!marker_exists(user, "k2"));
+	/* A twin still in flight: 409, and the gate gets its seat back. */
+	snprintf(canon, sizeof canon, "%" PRId64 "|%s|1", id, user);
+	in_flight(user, "k3", canon);
+	ck_assert_int_eq(reserve_n(id, user, 1, "k3", &r),
+	    RESERVE_IDEM_IN_FLIGHT);
+	in_flight(user, "k4", "another-body");
+	ck_assert_int_eq(reserve_n(id, user, 1, "k4", &r),
+	    RESERVE_IDEM_CONFLICT);
+	ck_assert(marker_exists(user, "k3"));
+	ck_assert_int_eq(gate(id), 8);
+	ck_assert_int_eq(unsold(id), 8);
+	/* The replay of a committed key still answers what it got. */
+	ck_assert_int_eq(reserve_n(id, user, 1, "k2", &r), RESERVE_REPLAY);
+	ck_assert_int_eq(gate(id), 8);
+	ck_assert_int_eq(unsold(id), 8);
+}
+END_TEST
+
 START_TEST(test_memo_of_a_changed_event_takes_nothing)
 {
 	struct event_changes	ch;
@@ -861,6 +925,7 @@ domain_suite(void)
 	tcase_add_checked_fixture(memo, memo_setup, teardown);
 	tcase_add_test(memo, test_memo_judges_and_admits_in_one_script);
 	tcase_add_test(memo, test_memo_checks_the_bucket_in_the_same_round_trip);
+	tcase_add_test(memo, test_memo_batches_the_key_marker);
 	tcase_add_test(memo, test_memo_of_a_changed_event_takes_nothing);
 	suite_add_tcase(s, memo);
 	return (s);
