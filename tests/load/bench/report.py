@@ -731,9 +731,10 @@ def ab_runs(prefix):
 
 oc = ab_runs("tune_onecall")
 om = ab_runs("tune_memo")
+omk = ab_runs("tune_memokeyed")
 kc = OrderedDict((n, wrk_stats(n)) for n in ("tune_health_off_c48", "tune_health_keepconn_c48",
                                              "tune_health_keepconn_c1000"))
-measured = bool(tun or tgs or oc or om or any(kc.values()))
+measured = bool(tun or tgs or oc or om or omk or any(kc.values()))
 if not measured:
     w("This run did not include the tuning phases (`scripts/bench --tuning` adds them). Everything in this "
       "section is therefore **described, not measured in this run**; where a number is quoted it comes from "
@@ -774,6 +775,12 @@ if om:
       f"interleaved):")
     w("")
     ab_table(om, "event_memo", "memo", "read first")
+if omk:
+    w("**The event memo, keyed requests** (the same, with an `Idempotency-Key` on every request: its in-flight "
+      "marker joins the memo's round trip; off: a round trip of its own, after the event and the bucket; "
+      "its removal after the transaction is a round trip in both):")
+    w("")
+    ab_table(omk, "event_memo", "memo", "read first")
 if tgs:
     bw = int(meta.get("tune_base_workers", meta.get("workers", "16")) or 16)
     w(f"**Hot-event headroom: inventory shards and workers** (the gate surge on a fresh 1,000,000-seat event, "

@@ -7,6 +7,7 @@
 --                reserve  POST /api/reservations {"eventId":E,"userId":U,"quantity":Q}
 --                         with a distinct userId per request: "$BENCH_TAG-<thread>-<n>"
 --   BENCH_EVENT  event id; BENCH_QTY quantity (1); BENCH_TAG userId prefix
+--   BENCH_KEYED  1: reserve sends an Idempotency-Key, distinct per request
 --   BENCH_OUT    file that done() writes one JSON object to
 --
 -- response() counts answers by status in each thread, and the 409s by error code
@@ -19,6 +20,7 @@ local event = os.getenv("BENCH_EVENT") or "1"
 local qty = os.getenv("BENCH_QTY") or "1"
 local tag = os.getenv("BENCH_TAG") or "bench"
 local out = os.getenv("BENCH_OUT")
+local keyed = os.getenv("BENCH_KEYED") == "1"
 
 local threads = {}
 local nthreads = 0
@@ -52,6 +54,9 @@ end
 function request()
    if mode == "reserve" then
       seq = seq + 1
+      if keyed then
+         hdrs["Idempotency-Key"] = "k-" .. seq
+      end
       return wrk.format("POST", "/api/reservations", hdrs, prefix .. seq .. suffix)
    end
    return fixed
