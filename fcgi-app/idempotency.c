@@ -146,14 +146,15 @@ idem_begin(struct store *st, const struct reserve_req *rq,
 {
 	struct script_call	call;
 	enum reserve_outcome	o;
+	redisReply		*r;
 
 	if (!idem_begin_call(rq, m, &call))
 		return (RESERVE_OK);
-	if (redis_scripts_run(st->redis, &call, 1) == -1)
-		return (RESERVE_OK);
-	o = idem_begin_answer(m, call.reply);
-	if (call.reply != NULL)
-		freeReplyObject(call.reply);
+	r = redis_script_run(st->redis, call.script, call.nkeys, call.keys,
+	    call.nargs, call.args);
+	o = idem_begin_answer(m, r);
+	if (r != NULL)
+		freeReplyObject(r);
 	return (o);
 }
 

@@ -80,15 +80,16 @@ rate_take(struct store *st, const char *user, int *retry_after_s)
 {
 	struct rate_check	rc;
 	struct script_call	call;
+	redisReply		*r;
 	bool			ok;
 
 	*retry_after_s = 0;
 	if (!rate_call(st, user, &rc, &call))
 		return (true);
-	if (redis_scripts_run(st->redis, &call, 1) == -1)
-		return (rate_answer(st, NULL, retry_after_s));
-	ok = rate_answer(st, call.reply, retry_after_s);
-	if (call.reply != NULL)
-		freeReplyObject(call.reply);
+	r = redis_script_run(st->redis, call.script, call.nkeys, call.keys,
+	    call.nargs, call.args);
+	ok = rate_answer(st, r, retry_after_s);
+	if (r != NULL)
+		freeReplyObject(r);
 	return (ok);
 }

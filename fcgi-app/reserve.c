@@ -251,6 +251,7 @@ admit_current(struct store *st, struct attempt_ctx *c,
 	struct rate_check		 rc;
 	char				 key[64];
 	enum gate_result		 g;
+	enum reserve_outcome		 o;
 	int				 n = 0, i, mark = -1, rate = -1;
 
 	event_cache_key(rq->event_id, key, sizeof key);
@@ -270,10 +271,10 @@ admit_current(struct store *st, struct attempt_ctx *c,
 	if (rate >= 0 && !rate_answer(st, call[rate].reply,
 	    &out->retry_after_s))
 		*refused = RESERVE_RATE_LIMITED;
-	if (mark >= 0 && *refused == RESERVE_OK)
-		*refused = idem_begin_answer(c->mark, call[mark].reply);
-	else if (mark >= 0)
-		(void)idem_begin_answer(c->mark, call[mark].reply);
+	/* Judged even when refused: a marker it set is to be removed. */
+	if (mark >= 0 && (o = idem_begin_answer(c->mark, call[mark].reply)) !=
+	    RESERVE_OK && *refused == RESERVE_OK)
+		*refused = o;
 	g = gate_current_answer(&gc, call[n - 1].reply, &out->available);
 	for (i = 0; i < n; i++)
 		if (call[i].reply != NULL)
