@@ -308,78 +308,38 @@ gate_versions(struct redis_conn *rc, struct gate_check *c, size_t n)
 	return (rv);
 }
 
-/* One try of the reconcile pipeline; -1 with every reply unread. */
-static int
-reconcile_try(struct redis_conn *rc, struct gate_check *c, size_t n,
-    redisReply **replies)
+int
+gate_reconcile(struct redis_conn *rc, struct gate_check *c, size_t n)
 {
-	enum { NARGV = 3 + 2 + 3 };
-	const char	***argv, *keys[2], *args[3];
-	char		 (*kbuf)[2][96], (*want)[24], (*nk)[16];
-	int		  *argc, rv = 0;
-	size_t		   i;
+	struct script_call	 *call;
+	char			(*kbuf)[2][96], (*want)[24];
+	redisReply		 *r;
+	int			  rv;
+	size_t			  i;
 
-	argv = xcalloc(n, sizeof *argv);
-	argc = xcalloc(n, sizeof *argc);
+	if (n == 0)
+		return (0);
+	call = xcalloc(n, sizeof *call);
 	kbuf = xcalloc(n, sizeof *kbuf);
 	want = xcalloc(n, sizeof *want);
-	nk = xcalloc(n, sizeof *nk);
 	for (i = 0; i < n; i++) {
 		gate_key(c[i].event_id, c[i].pool, kbuf[i][0],
 		    sizeof kbuf[i][0]);
 		version_key(c[i].event_id, c[i].pool, kbuf[i][1],
 		    sizeof kbuf[i][1]);
-		keys[0] = kbuf[i][0];
-		keys[1] = kbuf[i][1];
 		snprintf(want[i], sizeof want[i], "%" PRId64, c[i].want);
-		args[0] = want[i];
-		args[1] = c[i].version;
-		args[2] = c[i].quiet ? c[i].counter : "*";
-		argv[i] = xcalloc(NARGV, sizeof **argv);
-		argc[i] = NARGV;
-		if (rv == 0)
-			rv = redis_script_argv(rc, &reconcile_script, 2, keys,
-			    3, args, argv[i], nk[i]);
+		call[i].script = &reconcile_script;
+		call[i].nkeys = 2;
+		call[i].keys[0] = kbuf[i][0];
+		call[i].keys[1] = kbuf[i][1];
+		call[i].nargs = 3;
+		call[i].args[0] = want[i];
+		call[i].args[1] = c[i].version;
+		call[i].args[2] = c[i].quiet ? c[i].counter : "*";
 	}
-	if (rv == 0)
-		rv = redis_conn_pipeline(rc, (int)n, argc, argv, replies);
-	for (i = 0; i < n; i++)
-		free(argv[i]);
-	free(argv);
-	free(argc);
-	free(kbuf);
-	free(want);
-	free(nk);
-	return (rv);
-}
-
-int
-gate_reconcile(struct redis_conn *rc, struct gate_check *c, size_t n)
-{
-	redisReply	**replies, *r;
-	int		  rv, attempt;
-	size_t		  i;
-	bool		  noscript;
-
-	if (n == 0)
-		return (0);
-	replies = xcalloc(n, sizeof *replies);
-	for (attempt = 0; attempt < 2; attempt++) {
-		rv = reconcile_try(rc, c, n, replies);
-		for (i = 0, noscript = false; rv == 0 && i < n; i++)
-			noscript |= replies[i] == NULL;
-		if (!noscript)
-			break;
-		/* A restarted Redis forgot the script: load it, go again. */
-		reconcile_script.sha[0] = '\0';
-		for (i = 0; i < n; i++)
-			if (replies[i] != NULL)
-				freeReplyObject(replies[i]);
-		memset(replies, 0, n * sizeof *replies);
-		rv = -1;
-	}
+	rv = redis_scripts_run(rc, call, (int)n);
 	for (i = 0; i < n; i++) {
-		r = replies[i];
+		r = call[i].reply;
 		if (rv == 0 && (r == NULL || r->type != REDIS_REPLY_ARRAY ||
 		    r->elements != 2 || r->element[0]->type !=
 		    REDIS_REPLY_INTEGER))
@@ -393,6 +353,8 @@ gate_reconcile(struct redis_conn *rc, struct gate_check *c, size_t n)
 		if (r != NULL)
 			freeReplyObject(r);
 	}
-	free(replies);
+	free(call);
+	free(kbuf);
+	free(want);
 	return (rv);
 }

@@ -45,17 +45,6 @@ fill_argv(struct redis_script *s, int nkeys, const char **keys, int nargs,
 		argv[3 + nkeys + i] = args[i];
 }
 
-int
-redis_script_argv(struct redis_conn *rc, struct redis_script *s, int nkeys,
-    const char **keys, int nargs, const char **args, const char **argv,
-    char nk[16])
-{
-	if (s->sha[0] == '\0' && script_load(rc, s) == -1)
-		return (-1);
-	fill_argv(s, nkeys, keys, nargs, args, argv, nk);
-	return (0);
-}
-
 redisReply *
 redis_script_run(struct redis_conn *rc, struct redis_script *s, int nkeys,
     const char **keys, int nargs, const char **args)
@@ -89,16 +78,21 @@ redis_script_run(struct redis_conn *rc, struct redis_script *s, int nkeys,
 int
 redis_scripts_run(struct redis_conn *rc, struct script_call *c, int n)
 {
-	const char	**argv[SCRIPT_BATCH_MAX];
-	const char	 *buf[SCRIPT_BATCH_MAX][3 + 2 * SCRIPT_CALL_MAX_ARGV];
-	char		  nk[SCRIPT_BATCH_MAX][16];
-	redisReply	 *replies[SCRIPT_BATCH_MAX];
-	int		  argc[SCRIPT_BATCH_MAX], i;
+	enum { PER = 3 + 2 * SCRIPT_CALL_MAX_ARGV };
+	const char	***argv, **buf;
+	char		 (*nk)[16];
+	redisReply	 **replies;
+	int		  *argc, i, rv = -1;
 
-	if (n < 1 || n > SCRIPT_BATCH_MAX)
+	if (n < 1)
 		fatal("redis_scripts_run: %d calls", n);
 	for (i = 0; i < n; i++)
 		c[i].reply = NULL;
+	argv = xcalloc((size_t)n, sizeof *argv);
+	buf = xcalloc((size_t)n * PER, sizeof *buf);
+	nk = xcalloc((size_t)n, sizeof *nk);
+	replies = xcalloc((size_t)n, sizeof *replies);
+	argc = xcalloc((size_t)n, sizeof *argc);
 	for (i = 0; i < n; i++) {
 		if (c[i].nkeys > SCRIPT_CALL_MAX_ARGV ||
 		    c[i].nargs > SCRIPT_CALL_MAX_ARGV)
@@ -106,17 +100,24 @@ redis_scripts_run(struct redis_conn *rc, struct script_call *c, int n)
 			    c[i].script->name);
 		if (c[i].script->sha[0] == '\0' &&
 		    script_load(rc, c[i].script) == -1)
-			return (-1);
+			goto out;
+		argv[i] = buf + (size_t)i * PER;
 		fill_argv(c[i].script, c[i].nkeys, c[i].keys, c[i].nargs,
-		    c[i].args, buf[i], nk[i]);
-		argv[i] = buf[i];
+		    c[i].args, argv[i], nk[i]);
 		argc[i] = 3 + c[i].nkeys + c[i].nargs;
 	}
 	if (redis_conn_pipeline(rc, n, argc, argv, replies) == -1)
-		return (-1);
+		goto out;
 	for (i = 0; i < n; i++)
 		c[i].reply = replies[i] != NULL ? replies[i] :
 		    redis_script_run(rc, c[i].script, c[i].nkeys, c[i].keys,
 		    c[i].nargs, c[i].args);
-	return (0);
+	rv = 0;
+out:
+	free(argv);
+	free(buf);
+	free(nk);
+	free(replies);
+	free(argc);
+	return (rv);
 }

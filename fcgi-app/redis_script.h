@@ -31,7 +31,6 @@ redisReply	*redis_script_run(struct redis_conn *, struct redis_script *,
 		    int nkeys, const char **keys, int nargs, const char **args);
 /* One call of a batch (redis_scripts_run()); keys and args are the caller's. */
 #define SCRIPT_CALL_MAX_ARGV	16	/* keys, and args, per call */
-#define SCRIPT_BATCH_MAX	4	/* calls per batch */
 
 struct script_call {
 	struct redis_script	*script;
@@ -43,7 +42,7 @@ struct script_call {
 };
 
 /*
- * Run n (1..SCRIPT_BATCH_MAX) calls in one round trip, each on its own (a pipeline, not a
+ * Run n (>= 1) calls in one round trip, each on its own (a pipeline, not a
  * transaction: each runs whatever the others did). A call that got an
  * error reply (a Redis that forgot the script) runs again alone, as
  * redis_script_run(). reply is NULL where redis_script_run() would return
@@ -51,10 +50,5 @@ struct script_call {
  */
 int		 redis_scripts_run(struct redis_conn *, struct script_call *,
 		    int n) __attribute__((warn_unused_result));
-/* The EVALSHA command line of a loaded script, for redis_conn_pipeline(). */
-int		 redis_script_argv(struct redis_conn *, struct redis_script *,
-		    int nkeys, const char **keys, int nargs, const char **args,
-		    const char **argv, char nk[16])
-		    __attribute__((warn_unused_result));
 
 #endif

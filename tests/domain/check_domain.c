@@ -856,6 +856,37 @@ START_TEST(test_reconcile_gives_back_a_lost_admission_under_traffic)
 END_TEST
 
 /*
+ * A Redis that forgot its scripts (restarted, failed over) since the last
+ * pass: the pass still sets every counter, each call that met NOSCRIPT run
+ * again alone. More pools than the reservation path ever batches.
+ */
+START_TEST(test_reconcile_after_redis_forgot_its_scripts)
+{
+	struct reconcile_stats	s;
+	int64_t			id[6];
+	char			err[512];
+	redisReply		*r;
+	int			i;
+
+	hold_the_lease(true);
+	for (i = 0; i < 6; i++)
+		id[i] = new_event(2000, 20);
+	/* a first pass loads the script */
+	ck_assert_msg(reconcile_gates(&st, &s, err, sizeof err) == 0, "%s", err);
+	for (i = 0; i < 6; i++)
+		gate_set(id[i], 2001 + i);	/* over the database: set at once */
+	r = redis_conn_commandf(st.redis, "SCRIPT FLUSH");
+	ck_assert_ptr_nonnull(r);
+	freeReplyObject(r);
+	ck_assert_msg(reconcile_gates(&st, &s, err, sizeof err) == 0, "%s", err);
+	for (i = 0; i < 6; i++)
+		ck_assert_int_eq(gate(id[i]), 2000);
+	ck_assert_int_ge(s.corrected, 6);
+	hold_the_lease(false);
+}
+END_TEST
+
+/*
  * A missing counter is rebuilt from the database. A cancel that commits
  * between that read and the write gives its seats back to no counter (the
  * give-back leaves a missing one alone): a plain SET NX would then write a
@@ -921,6 +952,7 @@ domain_suite(void)
 	tcase_add_test(res, test_two_sweepers_return_seats_once);
 	tcase_add_test(res, test_reconcile_gives_back_a_lost_admission_under_traffic);
 	tcase_add_test(res, test_a_rebuild_does_not_lose_a_give_back_made_meanwhile);
+	tcase_add_test(res, test_reconcile_after_redis_forgot_its_scripts);
 	suite_add_tcase(s, res);
 	tcase_add_checked_fixture(memo, memo_setup, teardown);
 	tcase_add_test(memo, test_memo_judges_and_admits_in_one_script);
