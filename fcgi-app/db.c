@@ -29,6 +29,8 @@ struct db {
 	const struct bo_conf	*conf;
 	MYSQL			*mysql;		/* NULL when not connected */
 	bool			 in_txn;	/* between begin and commit/rollback */
+	bool			 statements;	/* the session's multi-statement
+						   mode is on */
 	unsigned long		 thread_id;	/* of the live session */
 	int64_t			 boot_s;	/* the server's start (wall clock) */
 	/* A session lost with a statement in flight, to fence before use. */
@@ -343,7 +345,7 @@ db_connect(struct db *db)
 		    c->mysql_user, c->mysql_password, c->mysql_database,
 		    sock ? 0 : (unsigned int)c->mysql_port,
 		    sock ? c->mysql_socket : NULL,
-		    CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS) == NULL) {
+		    CLIENT_FOUND_ROWS | CLIENT_MULTI_RESULTS) == NULL) {
 			db_fail(db, DB_DOWN, "connect: %u: %s", mysql_errno(m),
 			    mysql_error(m));
 			mysql_close(m);
@@ -351,6 +353,7 @@ db_connect(struct db *db)
 		}
 		db->mysql = m;
 		db->in_txn = false;
+		db->statements = false;
 		db->thread_id = mysql_thread_id(m);
 		db->boot_s = server_boot_s(db);
 		if (++db->connects > 1) {
@@ -365,12 +368,33 @@ db_connect(struct db *db)
 }
 
 /*
- * Send one query and read its first result status. Outside a transaction
- * a broken connection is replaced and a standalone statement sent again,
- * once; nothing inside a transaction, and no COMMIT, is ever resent.
+ * The session takes several statements per query only while a batch needs
+ * it: a query built wrong elsewhere can then never smuggle in a second
+ * statement. A CALL's result sets need only CLIENT_MULTI_RESULTS. 0, or -1
+ * with the connection's error unread (nothing was sent).
  */
 static int
-db_send(struct db *db, const char *sql, bool standalone, bool commits)
+statements_mode(struct db *db, bool on)
+{
+	if (db->statements == on)
+		return (0);
+	if (mysql_set_server_option(db->mysql, on ?
+	    MYSQL_OPTION_MULTI_STATEMENTS_ON :
+	    MYSQL_OPTION_MULTI_STATEMENTS_OFF) != 0)
+		return (-1);
+	db->statements = on;
+	return (0);
+}
+
+/*
+ * Send one query (several statements when `statements`) and read its first
+ * result status. Outside a transaction a broken connection is replaced and
+ * a standalone statement sent again, once; nothing inside a transaction,
+ * and no COMMIT, is ever resent.
+ */
+static int
+db_send(struct db *db, const char *sql, bool standalone, bool commits,
+    bool statements)
 {
 	unsigned int	e;
 	int		attempt;
@@ -385,7 +409,8 @@ db_send(struct db *db, const char *sql, bool standalone, bool commits)
 		 * commits (a connection that died while idle, a server that is
 		 * down).
 		 */
-		sent = mysql_send_query(db->mysql, sql, strlen(sql)) == 0;
+		sent = statements_mode(db, statements) == 0 &&
+		    mysql_send_query(db->mysql, sql, strlen(sql)) == 0;
 		if (sent && mysql_read_query_result(db->mysql) == 0)
 			return (0);
 		e = mysql_errno(db->mysql);
@@ -414,7 +439,7 @@ db_exec(struct db *db, const char *sql)
 {
 	MYSQL_RES	*res;
 
-	if (db_send(db, sql, !db->in_txn, false) == -1)
+	if (db_send(db, sql, !db->in_txn, false, false) == -1)
 		return (-1);
 	if ((res = mysql_store_result(db->mysql)) != NULL)
 		mysql_free_result(res);
@@ -430,7 +455,7 @@ db_query(struct db *db, const char *sql)
 	struct db_res	*r;
 	MYSQL_RES	*res;
 
-	if (db_send(db, sql, !db->in_txn, false) == -1)
+	if (db_send(db, sql, !db->in_txn, false, false) == -1)
 		return (NULL);
 	if ((res = mysql_store_result(db->mysql)) == NULL) {
 		store_failed(db, false);
@@ -472,7 +497,8 @@ db_batch(struct db *db, const char *sql, int flags, struct db_stmt *st, int n)
 	int		 i, status;
 
 	memset(st, 0, (size_t)n * sizeof *st);
-	if (db_send(db, sql, false, commits) == -1) {
+	if (db_send(db, sql, false, commits,
+	    (flags & DB_STATEMENTS) != 0) == -1) {
 		if (db->mysql == NULL)
 			db->in_txn = false;
 		return (-1);
@@ -532,7 +558,7 @@ db_begin(struct db *db)
 {
 	if (db->in_txn)
 		return (db_fail(db, DB_REFUSED, "a transaction is already open"));
-	if (db_send(db, "START TRANSACTION", true, false) == -1)
+	if (db_send(db, "START TRANSACTION", true, false, false) == -1)
 		return (-1);
 	db->in_txn = true;
 	db_ok(db);
@@ -544,7 +570,7 @@ db_commit(struct db *db)
 {
 	if (!db->in_txn || db->mysql == NULL)
 		return (db_fail(db, DB_LOST, "no open transaction to commit"));
-	if (db_send(db, "COMMIT", false, true) == -1) {
+	if (db_send(db, "COMMIT", false, true, false) == -1) {
 		/* A refused COMMIT rolled back; a lost one is ambiguous. */
 		if (db->mysql != NULL)
 			db_rollback(db);

@@ -56,6 +56,11 @@ enum lookup { LOOKUP_ERROR = -1, LOOKUP_NONE = 0, LOOKUP_FOUND = 1 };
 /* Flags of db_batch(). */
 #define DB_BEGINS	0x1	/* its first statement is START TRANSACTION */
 #define DB_COMMITS	0x2	/* its last statement is COMMIT */
+#define DB_STATEMENTS	0x4	/* several statements separated by ';' (else
+				   one, such as a CALL, that may return several
+				   results): the session's multi-statement mode
+				   is turned on for it, and off again for the
+				   next query without this flag */
 
 /* What one statement of a batch did; res is set when it returned rows. */
 struct db_stmt {
@@ -106,14 +111,14 @@ struct db_res	*db_query_ids(struct db *, const char *head,
 		    const int64_t *ids, size_t n, const char *tail)
 		    __attribute__((warn_unused_result));
 /*
- * Several statements separated by ';' in one round trip. The server stops
- * at the first that fails. st[0..n-1] describe each one (ran is false from
- * the failing one on). 0 when all n ran, else -1. flags say whether the
- * batch begins or commits a transaction: a batch that commits and loses its
- * connection after it was sent is DB_AMBIGUOUS (one that could not be
- * written is DB_LOST: it never ran). A CALL is a batch of its result sets
- * and its final status. The caller frees the results with
- * db_stmts_free() whatever the outcome.
+ * Several statements separated by ';' in one round trip (DB_STATEMENTS),
+ * or one CALL: its result sets and its final status (n = result sets + 1).
+ * The server stops at the first that fails. st[0..n-1] describe each one
+ * (ran is false from the failing one on). 0 when all n ran, else -1. flags
+ * say whether the batch begins or commits a transaction: a batch that
+ * commits and loses its connection after it was sent is DB_AMBIGUOUS (one
+ * that could not be written is DB_LOST: it never ran). The caller frees
+ * the results with db_stmts_free() whatever the outcome.
  */
 int		 db_batch(struct db *, const char *sql, int flags,
 		    struct db_stmt *st, int n) __attribute__((warn_unused_result));

@@ -418,7 +418,7 @@ round_trip_1(struct store *st, const struct attempt_ctx *c, int shard,
 	    rq->event_id, user, rq->qty, rq->event_id, take);
 	free(user);
 	free(take);
-	rv = db_batch(st->db, sql, DB_BEGINS, s, 4);
+	rv = db_batch(st->db, sql, DB_BEGINS | DB_STATEMENTS, s, 4);
 	free(sql);
 	/* The event as the transaction sees it comes first. */
 	if (s[1].ran && (row = db_res_next(s[1].res)) == NULL)
@@ -518,7 +518,7 @@ round_trip_2(struct store *st, const struct attempt_ctx *c, const char *alloc,
 	    reservation_status_name(r->status), alloc, key, hash, now, now,
 	    until, rq->event_id, user, rq->hold ? "HOLD" : "CREATE", rq->qty,
 	    rid, txn_id, key);
-	rv = db_batch(st->db, sql, DB_COMMITS, s, 3);
+	rv = db_batch(st->db, sql, DB_COMMITS | DB_STATEMENTS, s, 3);
 	if (s[0].ran)
 		r->id = (int64_t)s[0].insert_id;
 	db_stmts_free(s, 3);

@@ -309,6 +309,34 @@ START_TEST(test_warm_up_calls_the_procedure_and_writes_nothing)
 }
 END_TEST
 
+/*
+ * The session takes several statements per query only for a batch that
+ * needs them (the transaction as two batches): before, between and after,
+ * a query with a second statement is refused by the server, and the CALL
+ * (one statement, several results) needs no such mode.
+ */
+START_TEST(test_only_a_batch_sends_several_statements)
+{
+	struct reserve_result	r;
+	struct db_res		*res;
+	int64_t			id = new_event(10, 10);
+
+	ck_assert_ptr_null(db_query(st.db, "SELECT 1; SELECT 2"));
+	ck_assert_int_eq(db_fault(st.db), DB_REFUSED);
+	conf.reserve_in_one_call = false;
+	ck_assert_int_eq(reserve_n(id, "bob", 2, NULL, &r), RESERVE_OK);
+	ck_assert_ptr_null(db_query(st.db, "SELECT 1; SELECT 2"));
+	ck_assert_int_eq(db_fault(st.db), DB_REFUSED);
+	ck_assert_ptr_nonnull(res = db_query(st.db, "SELECT 1"));
+	db_res_free(res);
+	conf.reserve_in_one_call = true;
+	ck_assert_int_eq(reserve_n(id, "carol", 3, NULL, &r), RESERVE_OK);
+	ck_assert_ptr_null(db_query(st.db, "SELECT 1; SELECT 2"));
+	ck_assert_int_eq(unsold(id), 5);
+	ck_assert_int_eq(sql_about("COUNT(*)", "reservations", id, ""), 2);
+}
+END_TEST
+
 START_TEST(test_reserve_takes_seats_and_the_gate)
 {
 	struct reserve_result	r;
@@ -939,6 +967,7 @@ domain_suite(void)
 	tcase_add_checked_fixture(res, setup, teardown);
 	tcase_set_timeout(res, 60);
 	tcase_add_test(res, test_reserve_takes_seats_and_the_gate);
+	tcase_add_test(res, test_only_a_batch_sends_several_statements);
 	tcase_add_test(res, test_warm_up_calls_the_procedure_and_writes_nothing);
 	tcase_add_test(res, test_per_user_limit);
 	tcase_add_test(res, test_sold_out_at_the_gate);
