@@ -419,12 +419,28 @@ update(int64_t id, const struct event_changes *ch)
 	event_free(&r.ev);
 }
 
+/*
+ * The memo's tests count the gate's seats exactly, so the stack's reconcile
+ * keeps out: a pass whose two looks both fall inside a take that is given
+ * back (the counter one short each time, of two different requests) sets
+ * the counter, and the give-back then lands on top of it: one seat over,
+ * which the design allows and the next pass sets right (seen once, under
+ * the sanitizers).
+ */
 static void
 memo_setup(void)
 {
 	setup();
 	metrics_init();
 	event_memo_clear();
+	hold_the_lease(true);
+}
+
+static void
+memo_teardown(void)
+{
+	hold_the_lease(false);
+	teardown();
 }
 
 START_TEST(test_memo_judges_and_admits_in_one_script)
@@ -983,7 +999,7 @@ domain_suite(void)
 	tcase_add_test(res, test_a_rebuild_does_not_lose_a_give_back_made_meanwhile);
 	tcase_add_test(res, test_reconcile_after_redis_forgot_its_scripts);
 	suite_add_tcase(s, res);
-	tcase_add_checked_fixture(memo, memo_setup, teardown);
+	tcase_add_checked_fixture(memo, memo_setup, memo_teardown);
 	tcase_add_test(memo, test_memo_judges_and_admits_in_one_script);
 	tcase_add_test(memo, test_memo_checks_the_bucket_in_the_same_round_trip);
 	tcase_add_test(memo, test_memo_batches_the_key_marker);
