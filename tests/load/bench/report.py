@@ -653,7 +653,7 @@ else:
             for m, p_, n, c in shed)
           + ". They are nginx's shed answers: a burst of arrivals took more requests in flight than its limit ("
           + (f"`limit_conn boxoffice_inflight_api {lim.group(1)}`" if lim else "the in-flight limit")
-          + "), and each shed answer is held about four seconds before it is sent (the surge issue's design). "
+          + f"), and each shed answer is held {meta.get('nginx_shed_hold_s') or '?'} s before it is sent (nginx_shed_hold_s). "
           "Where they are more than 0.1 % (1 %) of the answers, p99.9 (p99) is that hold, not service time.")
         w("")
     sqlr = [(p_, load_json(f"openloop_reserve_{p_}.sql.json"), j) for (m, p_), j in OL.items() if m == "reserve"]

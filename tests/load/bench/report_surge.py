@@ -69,6 +69,55 @@ def _settled(res):
             (f"; still busy after 20 s before {', '.join(late)}" if late else ""))
 
 
+def _is_server(comm):
+    """a process of the stack (what an instance runs), as cpusnap.py names it"""
+    return comm in ("nginx", "mariadbd", "redis-server") or comm.startswith("bo-")
+
+
+def _cpu_by_crowd(w, res, ovl):
+    """Where the cores went in the overload runs, pooled per crowd (cpusnap.py's accounting).
+    The load client shares this machine's cores with the stack; in production it does not."""
+    rows = []
+    for kind, label in (("reserve", "reservations, 10M seats"), ("soldout", "reservations, sold out")):
+        acc = {}
+        for c, _, name, r, _ in ovl.get(kind, []):
+            j = _load(res, name + ".cpu.json")
+            if not j:
+                return
+            secs = j["seconds"]
+            comm = dict(j["ours_by_comm"])
+            a = acc.setdefault(c, [0, 0.0, 0.0, 0.0, 0.0, 0.0])
+            a[0] += _good(r, kind)
+            a[1] += r["duration_us"] / 1e6
+            a[2] += secs * sum(v for k, v in comm.items() if _is_server(k)) / 100
+            a[3] += secs * comm.get("nginx", 0) / 100
+            a[4] += secs * comm.get("load client", 0) / 100
+            a[5] += secs
+        base = None
+        for c in sorted(acc):
+            good, dur, server, ngx, client, secs = acc[c]
+            per_core = good / server if server else None
+            if base is None:
+                base = per_core
+            rows.append((label, c, good / dur, server / secs, ngx / secs, client / secs, per_core,
+                         per_core / base if base and per_core else None))
+    if not rows:
+        return
+    w("Where the cores went in those runs, pooled per crowd (`tests/load/bench/cpusnap.py`: CPU seconds of each "
+      "process over each run, in cores; 2 = both vCPUs). *Stack* is nginx, the daemon's processes, Redis and "
+      "MariaDB; the *load client* is wrk, on the same two vCPUs. A bigger crowd costs the load client more (it "
+      "receives the held refusals too) and leaves the stack less of the machine; *goodput per stack core-second* "
+      "takes that out. In production the clients are not on the instance.")
+    w("")
+    w("| scenario | connections | goodput/s (pooled) | stack cores | of which nginx | load client cores | "
+      "goodput per stack core-second | vs smallest crowd |")
+    w("|---|---|---|---|---|---|---|---|")
+    for label, c, gps, server, ngx, client, per_core, rel in rows:
+        w(f"| {label} | {c:,} | {_fmt(gps)} | {server:.2f} | {ngx:.2f} | {client:.2f} | {_fmt(per_core)} | "
+          f"{_pct(rel)} |")
+    w("")
+
+
 def section(w, res, meta, cpu, before_dirs=()):
     # ovl_<kind>_c<C>.json is a crowd's first run, ovl_<kind>_c<C>_r<N>.json its N-th
     ovl = {}
@@ -89,6 +138,7 @@ def section(w, res, meta, cpu, before_dirs=()):
       f"(from the daemon's workers and listen_backlog, docs/capacity.md); "
       f"worker_connections {meta.get('nginx_worker_connections', 'n/a')}.")
     w("")
+    hold = meta.get("nginx_shed_hold_s") or "?"
     w("### Overload: the same surge at growing crowds")
     w("")
     w(f"Each row is one wrk run of the scenario's duration against the bench's stack; each crowd ran "
@@ -99,7 +149,8 @@ def section(w, res, meta, cpu, before_dirs=()):
       "409 INSUFFICIENT_SEATS/s on the sold-out event; *vs smallest crowd* compares the crowd's goodput over all "
       "its runs (answers / seconds, pooled) with the smallest crowd's, also pooled. *Shed* are nginx's own 503 "
       "SERVICE_UNAVAILABLE answers (the in-flight limit; wrk's count, and the lines of boxoffice.shed.log); each is "
-      "held about four seconds, so a crowd of C connections receives about C / 4 shed answers per second. *p99 "
+      f"held {hold} s (nginx_shed_hold_s), so a crowd of C connections receives about C / {hold} shed answers per "
+      "second. *p99 "
       "served* is nginx's requestTime of the requests the daemon answered (boxoffice.access.log; wrk's own p99 "
       "mixes in the held refusals).")
     w("")
@@ -137,6 +188,7 @@ def section(w, res, meta, cpu, before_dirs=()):
               f"{gw:,} | {sock} | {_fmt(sm.get('p99'))} ms | {_fmt(sm.get('p50'))} ms | "
               f"{r['latency_us']['p99'] / 1000:,.0f} ms | {cpu(name)} | {r.get('loadavg_before')}→{r.get('loadavg_after')} |")
     w("")
+    _cpu_by_crowd(w, res, ovl)
     if before_dirs:
         w("**Before** (the same wrk surges against the code before this change, from `scripts/bench` runs of that "
           "commit, result directories given with `--before`):")
