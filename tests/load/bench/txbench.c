@@ -12,6 +12,10 @@
  *              INSERT INTO bench_res (...); COMMIT   -- 4 round trips, text protocol
  *   prepared   the same with server-side prepared statements (mysql_stmt_*)
  *   reconnect  as text, but a new connection for every transaction (no reuse)
+ *   batchN     as text, but N reservations per transaction (2 <= N <= 64): the
+ *              UPDATE takes N seats and one INSERT writes N rows. What a group
+ *              commit of N reservations would cost the database, at best (no
+ *              per-item checks); "reservations" counts N per transaction.
  *
  * Every thread works on the single row id = 1 (the hot row). The tables must
  * exist (scripts/bench creates them). The server decides durability
@@ -37,7 +41,7 @@
 #define NBUCKET 100000	/* 10 us buckets: up to 1 s */
 
 static const char *sock, *db, *user, *pass;
-static int mode_prepared, mode_reconnect;
+static int mode_prepared, mode_reconnect, batch = 1;
 static atomic_int phase;	/* 0 warm-up, 1 measuring, 2 stop */
 
 struct worker {
@@ -88,24 +92,33 @@ q(MYSQL *m, const char *sql)
 	return (0);
 }
 
-/* text protocol (also reconnect mode): 1 = ok, 0 = no seat, -1 = error */
+/*
+ * text protocol (also reconnect and batch modes): 1 = ok, 0 = no seat,
+ * -1 = error. batch reservations per transaction, users tx-<id>-<seq>-<i>.
+ */
 static int
 tx_text(MYSQL *m, int id, uint64_t seq)
 {
-	char ins[256];
+	char upd[160], ins[96 + 64 * 64];
+	size_t len;
+	int i;
 
 	if (q(m, "START TRANSACTION") == -1)
 		return (-1);
-	if (q(m, "UPDATE bench_hot SET available = available - 1 "
-	    "WHERE id = 1 AND available >= 1") == -1)
+	snprintf(upd, sizeof upd, "UPDATE bench_hot SET available = available "
+	    "- %d WHERE id = 1 AND available >= %d", batch, batch);
+	if (q(m, upd) == -1)
 		goto fail;
 	if (mysql_affected_rows(m) != 1) {
 		q(m, "ROLLBACK");
 		return (0);
 	}
-	snprintf(ins, sizeof ins, "INSERT INTO bench_res (event_id, user_id, "
-	    "quantity, status) VALUES (1, 'tx-%d-%llu', 1, 'CONFIRMED')", id,
-	    (unsigned long long)seq);
+	len = (size_t)snprintf(ins, sizeof ins, "INSERT INTO bench_res "
+	    "(event_id, user_id, quantity, status) VALUES ");
+	for (i = 0; i < batch; i++)
+		len += (size_t)snprintf(ins + len, sizeof ins - len,
+		    "%s(1, 'tx-%d-%llu-%d', 1, 'CONFIRMED')", i ? "," : "", id,
+		    (unsigned long long)seq, i);
 	if (q(m, ins) == -1 || q(m, "COMMIT") == -1)
 		goto fail;
 	return (1);
@@ -258,7 +271,7 @@ main(int argc, char **argv)
 
 	if (argc != 6) {
 		fprintf(stderr, "usage: txbench SOCKET DB THREADS SECONDS "
-		    "text|prepared|reconnect\n");
+		    "text|prepared|reconnect|batchN\n");
 		return (2);
 	}
 	sock = argv[1];
@@ -268,8 +281,11 @@ main(int argc, char **argv)
 	mode = argv[5];
 	mode_prepared = strcmp(mode, "prepared") == 0;
 	mode_reconnect = strcmp(mode, "reconnect") == 0;
-	if (n < 1 || n > 1024 || secs < 1 || (!mode_prepared &&
-	    !mode_reconnect && strcmp(mode, "text") != 0)) {
+	if (strncmp(mode, "batch", 5) == 0 && (batch = atoi(mode + 5)) < 2)
+		batch = 0;
+	if (n < 1 || n > 1024 || secs < 1 || batch < 1 || batch > 64 ||
+	    (!mode_prepared && !mode_reconnect && batch == 1 &&
+	    strcmp(mode, "text") != 0)) {
 		fprintf(stderr, "txbench: bad arguments\n");
 		return (2);
 	}
@@ -306,10 +322,11 @@ main(int argc, char **argv)
 	}
 	printf("{\"threads\": %d, \"mode\": \"%s\", \"seconds\": %.3f, "
 	    "\"tx\": %llu, \"tps\": %.1f, \"p50_ms\": %.2f, \"p99_ms\": %.2f, "
-	    "\"p999_ms\": %.2f, \"errors\": %llu, \"soldout\": %llu}\n", n, mode,
+	    "\"p999_ms\": %.2f, \"errors\": %llu, \"soldout\": %llu, "
+	    "\"per_tx\": %d, \"reservations_per_s\": %.1f}\n", n, mode,
 	    t1 - t0, (unsigned long long)tx, tx / (t1 - t0), pct(h, tx, 50),
 	    pct(h, tx, 99), pct(h, tx, 99.9), (unsigned long long)errors,
-	    (unsigned long long)soldout);
+	    (unsigned long long)soldout, batch, tx * batch / (t1 - t0));
 	mysql_library_end();
 	return (errors > 0 && tx == 0 ? 1 : 0);
 }
