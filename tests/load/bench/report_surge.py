@@ -3,6 +3,7 @@ growing crowds, the micro-cached reads against the static ceiling, the waiting r
 the issue's targets. Only numbers from the run's result files are written."""
 import json
 import os
+import re
 
 
 def _load(res, name):
@@ -118,6 +119,35 @@ def _cpu_by_crowd(w, res, ovl):
     w("")
 
 
+def _who_got_the_slots(w, meta, ovl):
+    """Which client connections the served answers and the refusals went to (edgelog.py's
+    "connections", from the connection serial nginx logs)."""
+    rows = [(label, c, run, e["connections"])
+            for kind, label in (("reserve", "reservations, 10M seats"), ("soldout", "reservations, sold out"))
+            for c, run, _, _, e in ovl.get(kind, []) if e.get("connections")]
+    if not rows:
+        return
+    m = re.search(r"boxoffice_inflight_api (\d+)", meta.get("nginx_limits", ""))
+    w("#### Who was served")
+    w("")
+    w("Which of wrk's connections got the daemon's answers, from the `connection` serial in nginx's access and "
+      "shed logs: *served* connections had at least one answer from the daemon; *half of the answers* is the "
+      "fewest connections that had half of them; *refused, never served* were only ever shed. A slot goes to "
+      "whoever asks the moment it frees. wrk sends a connection's next request as soon as its answer arrives, "
+      "when the slot that answer freed is still free, while every refused request is asleep in its hold"
+      + (f" (the API's in-flight limit here: {m.group(1)})" if m else "") + ". Real buyers stop after their "
+      "reservation, and an address that keeps asking meets the per-address rate limit (off in the bench, on in "
+      "production); the waiting room is the way in that is first come, first served (docs/runbook.md, "
+      "\"Shed requests\").")
+    w("")
+    w("| scenario | connections | run | served | half of the answers | refused at least once | refused, never served |")
+    w("|---|---|---|---|---|---|---|")
+    for label, c, run, k in rows:
+        w(f"| {label} | {c:,} | {run} | {k['served']:,} | {k['half_of_answers']:,} | {k['refused']:,} | "
+          f"{k['refused_never_served']:,} |")
+    w("")
+
+
 def section(w, res, meta, cpu, before_dirs=()):
     # ovl_<kind>_c<C>.json is a crowd's first run, ovl_<kind>_c<C>_r<N>.json its N-th
     ovl = {}
@@ -189,6 +219,7 @@ def section(w, res, meta, cpu, before_dirs=()):
               f"{r['latency_us']['p99'] / 1000:,.0f} ms | {cpu(name)} | {r.get('loadavg_before')}→{r.get('loadavg_after')} |")
     w("")
     _cpu_by_crowd(w, res, ovl)
+    _who_got_the_slots(w, meta, ovl)
     if before_dirs:
         w("**Before** (the same wrk surges against the code before this change, from `scripts/bench` runs of that "
           "commit, result directories given with `--before`):")
