@@ -857,8 +857,8 @@ if tun:
           f"{b8['reservations_per_s'] / t1['tps']:.1f}× the one-reservation transaction at the same concurrency, "
           f"at {b8['tps'] / t1['tps']:.2f}× its transactions/s. The database's cost here is per transaction (its "
           "round trips, the row lock held across the redo log's fsync), hardly per row: a commit shared by "
-          "several reservations (a group commit across workers) is what could take the gate past the bare "
-          "hot-row ceiling. The daemon does not do it (docs/architecture.md, \"One commit per reservation\").")
+          "several reservations (a group commit across workers) is the one lever left that could bring the "
+          "gate up to the bare hot-row ceiling. The daemon does not do it (docs/architecture.md, \"One commit per reservation\").")
         w("")
 ev = {P: (redis_csv(f"tune_redis_eval_P{P}.csv"), redis_csv(f"tune_redis_evalsha_P{P}.csv")) for P in (1, 16)}
 if any(a or b for a, b in ev.values()):
