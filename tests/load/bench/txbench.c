@@ -16,6 +16,13 @@
  *              UPDATE takes N seats and one INSERT writes N rows. What a group
  *              commit of N reservations would cost the database, at best (no
  *              per-item checks); "reservations" counts N per transaction.
+ *   itemsN     the daemon's statements per reservation, N reservations (1 <= N
+ *              <= 64) per transaction, the whole transaction one multi-statement
+ *              batch (one round trip): per item SAVEPOINT, the event row LOCK IN
+ *              SHARE MODE (bench_event), the per-user tally upsert (bench_tally),
+ *              the hot-row UPDATE, the reservation INSERT and the audit INSERT
+ *              (bench_audit); then COMMIT. items1 against items8 is what a
+ *              group commit of the real transaction could buy.
  *
  * Every thread works on the single row id = 1 (the hot row). The tables must
  * exist (scripts/bench creates them). The server decides durability
@@ -41,7 +48,7 @@
 #define NBUCKET 100000	/* 10 us buckets: up to 1 s */
 
 static const char *sock, *db, *user, *pass;
-static int mode_prepared, mode_reconnect, batch = 1;
+static int mode_prepared, mode_reconnect, batch = 1, items;
 static atomic_int phase;	/* 0 warm-up, 1 measuring, 2 stop */
 
 struct worker {
@@ -76,7 +83,7 @@ dbconnect(void)
 	mysql_options(m, MYSQL_INIT_COMMAND,
 	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
 	if (mysql_real_connect(m, NULL, user, pass, db, 0, sock,
-	    CLIENT_FOUND_ROWS) == NULL) {
+	    CLIENT_FOUND_ROWS | (items ? CLIENT_MULTI_STATEMENTS : 0)) == NULL) {
 		fprintf(stderr, "txbench: connect: %s\n", mysql_error(m));
 		mysql_close(m);
 		return (NULL);
@@ -125,6 +132,49 @@ tx_text(MYSQL *m, int id, uint64_t seq)
 fail:
 	q(m, "ROLLBACK");
 	return (-1);
+}
+
+/* itemsN: the transaction as one batch; every statement's result drained */
+static int
+tx_items(MYSQL *m, int id, uint64_t seq)
+{
+	char *sql, *p;
+	size_t cap = 256 + (size_t)items * 640;
+	int i, rc = 1;
+	MYSQL_RES *res;
+
+	if ((sql = malloc(cap)) == NULL)
+		return (-1);
+	p = sql + snprintf(sql, cap, "START TRANSACTION;");
+	for (i = 0; i < items; i++)
+		p += snprintf(p, cap - (size_t)(p - sql),
+		    "SAVEPOINT i%d;"
+		    "SELECT status FROM bench_event WHERE id = 1 LOCK IN SHARE MODE;"
+		    "INSERT INTO bench_tally (user_id, seats) VALUES "
+		    "('tx-%d-%llu-%d', 1) ON DUPLICATE KEY UPDATE seats = seats + 1;"
+		    "UPDATE bench_hot SET available = available - 1 "
+		    "WHERE id = 1 AND available >= 1;"
+		    "INSERT INTO bench_res (event_id, user_id, quantity, status) "
+		    "VALUES (1, 'tx-%d-%llu-%d', 1, 'CONFIRMED');"
+		    "INSERT INTO bench_audit (reservation_id, txn_id) VALUES "
+		    "(LAST_INSERT_ID(), 'tx-%d-%llu-%d');",
+		    i, id, (unsigned long long)seq, i, id,
+		    (unsigned long long)seq, i, id, (unsigned long long)seq, i);
+	snprintf(p, cap - (size_t)(p - sql), "COMMIT");
+	if (mysql_query(m, sql) != 0)
+		rc = -1;
+	else {
+		do {
+			if ((res = mysql_store_result(m)) != NULL)
+				mysql_free_result(res);
+		} while (mysql_next_result(m) == 0);
+		if (mysql_errno(m) != 0)
+			rc = -1;
+	}
+	free(sql);
+	if (rc == -1 && mysql_errno(m) < 2000)
+		q(m, "ROLLBACK");
+	return (rc);
 }
 
 struct pstmts {
@@ -205,6 +255,8 @@ run(void *arg)
 
 		if (mode_reconnect && (m = dbconnect()) == NULL) {
 			r = -1;
+		} else if (items) {
+			r = tx_items(m, w->id, seq++);
 		} else if (mode_prepared) {
 			r = tx_prepared(&p, w->id, seq++);
 		} else {
@@ -271,7 +323,7 @@ main(int argc, char **argv)
 
 	if (argc != 6) {
 		fprintf(stderr, "usage: txbench SOCKET DB THREADS SECONDS "
-		    "text|prepared|reconnect|batchN\n");
+		    "text|prepared|reconnect|batchN|itemsN\n");
 		return (2);
 	}
 	sock = argv[1];
@@ -283,8 +335,13 @@ main(int argc, char **argv)
 	mode_reconnect = strcmp(mode, "reconnect") == 0;
 	if (strncmp(mode, "batch", 5) == 0 && (batch = atoi(mode + 5)) < 2)
 		batch = 0;
+	if (strncmp(mode, "items", 5) == 0 && ((items = atoi(mode + 5)) < 1 ||
+	    items > 64))
+		batch = 0;	/* refused below */
+	else if (items)
+		batch = items;
 	if (n < 1 || n > 1024 || secs < 1 || batch < 1 || batch > 64 ||
-	    (!mode_prepared && !mode_reconnect && batch == 1 &&
+	    (!mode_prepared && !mode_reconnect && !items && batch == 1 &&
 	    strcmp(mode, "text") != 0)) {
 		fprintf(stderr, "txbench: bad arguments\n");
 		return (2);
