@@ -6,6 +6,10 @@ import os
 import re
 
 
+# the overload scenarios: result-file kind, and the label of its rows
+KINDS = (("reserve", "reservations, 10M seats"), ("soldout", "reservations, sold out"))
+
+
 def _load(res, name):
     try:
         with open(os.path.join(res, name)) as f:
@@ -79,7 +83,7 @@ def _cpu_by_crowd(w, res, ovl):
     """Where the cores went in the overload runs, pooled per crowd (cpusnap.py's accounting).
     The load client shares this machine's cores with the stack; in production it does not."""
     rows = []
-    for kind, label in (("reserve", "reservations, 10M seats"), ("soldout", "reservations, sold out")):
+    for kind, label in KINDS:
         acc = {}
         for c, _, name, r, _ in ovl.get(kind, []):
             j = _load(res, name + ".cpu.json")
@@ -123,7 +127,7 @@ def _who_got_the_slots(w, meta, ovl):
     """Which client connections the served answers and the refusals went to (edgelog.py's
     "connections", from the connection serial nginx logs)."""
     rows = [(label, c, run, e["connections"])
-            for kind, label in (("reserve", "reservations, 10M seats"), ("soldout", "reservations, sold out"))
+            for kind, label in KINDS
             for c, run, _, _, e in ovl.get(kind, []) if e.get("connections")]
     if not rows:
         return
@@ -190,7 +194,7 @@ def section(w, res, meta, cpu, before_dirs=()):
     w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     ratios = {}
     bad = {}
-    for kind, label in (("reserve", "reservations, 10M seats"), ("soldout", "reservations, sold out")):
+    for kind, label in KINDS:
         rows = ovl.get(kind, [])
         pooled, per_run = {}, {}     # crowd -> (answers, seconds) over its runs; -> each run's goodput/s
         for c, _, _, r, _ in rows:

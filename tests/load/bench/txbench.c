@@ -48,7 +48,10 @@
 #define NBUCKET 100000	/* 10 us buckets: up to 1 s */
 
 static const char *sock, *db, *user, *pass;
-static int mode_prepared, mode_reconnect, batch = 1, items;
+#define PER_TX_MAX 64	/* reservations per transaction, batchN and itemsN */
+
+static enum { TX_TEXT, TX_PREPARED, TX_RECONNECT, TX_BATCH, TX_ITEMS } tx_mode;
+static int per_tx = 1;	/* reservations per transaction */
 static atomic_int phase;	/* 0 warm-up, 1 measuring, 2 stop */
 
 struct worker {
@@ -83,7 +86,8 @@ dbconnect(void)
 	mysql_options(m, MYSQL_INIT_COMMAND,
 	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
 	if (mysql_real_connect(m, NULL, user, pass, db, 0, sock,
-	    CLIENT_FOUND_ROWS | (items ? CLIENT_MULTI_STATEMENTS : 0)) == NULL) {
+	    CLIENT_FOUND_ROWS | (tx_mode == TX_ITEMS ? CLIENT_MULTI_STATEMENTS : 0))
+	    == NULL) {
 		fprintf(stderr, "txbench: connect: %s\n", mysql_error(m));
 		mysql_close(m);
 		return (NULL);
@@ -101,19 +105,19 @@ q(MYSQL *m, const char *sql)
 
 /*
  * text protocol (also reconnect and batch modes): 1 = ok, 0 = no seat,
- * -1 = error. batch reservations per transaction, users tx-<id>-<seq>-<i>.
+ * -1 = error. per_tx reservations per transaction, users tx-<id>-<seq>-<i>.
  */
 static int
 tx_text(MYSQL *m, int id, uint64_t seq)
 {
-	char upd[160], ins[96 + 64 * 64];
+	char upd[160], ins[96 + PER_TX_MAX * 64];
 	size_t len;
 	int i;
 
 	if (q(m, "START TRANSACTION") == -1)
 		return (-1);
 	snprintf(upd, sizeof upd, "UPDATE bench_hot SET available = available "
-	    "- %d WHERE id = 1 AND available >= %d", batch, batch);
+	    "- %d WHERE id = 1 AND available >= %d", per_tx, per_tx);
 	if (q(m, upd) == -1)
 		goto fail;
 	if (mysql_affected_rows(m) != 1) {
@@ -122,7 +126,7 @@ tx_text(MYSQL *m, int id, uint64_t seq)
 	}
 	len = (size_t)snprintf(ins, sizeof ins, "INSERT INTO bench_res "
 	    "(event_id, user_id, quantity, status) VALUES ");
-	for (i = 0; i < batch; i++)
+	for (i = 0; i < per_tx; i++)
 		len += (size_t)snprintf(ins + len, sizeof ins - len,
 		    "%s(1, 'tx-%d-%llu-%d', 1, 'CONFIRMED')", i ? "," : "", id,
 		    (unsigned long long)seq, i);
@@ -138,15 +142,13 @@ fail:
 static int
 tx_items(MYSQL *m, int id, uint64_t seq)
 {
-	char *sql, *p;
-	size_t cap = 256 + (size_t)items * 640;
+	char sql[256 + PER_TX_MAX * 640], *p;
+	size_t cap = sizeof sql;
 	int i, rc = 1;
 	MYSQL_RES *res;
 
-	if ((sql = malloc(cap)) == NULL)
-		return (-1);
 	p = sql + snprintf(sql, cap, "START TRANSACTION;");
-	for (i = 0; i < items; i++)
+	for (i = 0; i < per_tx; i++)
 		p += snprintf(p, cap - (size_t)(p - sql),
 		    "SAVEPOINT i%d;"
 		    "SELECT status FROM bench_event WHERE id = 1 LOCK IN SHARE MODE;"
@@ -171,7 +173,6 @@ tx_items(MYSQL *m, int id, uint64_t seq)
 		if (mysql_errno(m) != 0)
 			rc = -1;
 	}
-	free(sql);
 	if (rc == -1 && mysql_errno(m) < 2000)
 		q(m, "ROLLBACK");
 	return (rc);
@@ -227,12 +228,12 @@ run(void *arg)
 	int r;
 
 	memset(&p, 0, sizeof p);
-	if (!mode_reconnect) {
+	if (tx_mode != TX_RECONNECT) {
 		if ((m = dbconnect()) == NULL) {
 			w->errors++;
 			return (NULL);
 		}
-		if (mode_prepared) {
+		if (tx_mode == TX_PREPARED) {
 			if ((p.begin = prep(m, "START TRANSACTION")) == NULL ||
 			    (p.upd = prep(m, "UPDATE bench_hot SET available = "
 			    "available - 1 WHERE id = 1 AND available >= 1")) == NULL ||
@@ -253,20 +254,20 @@ run(void *arg)
 	while (atomic_load(&phase) < 2) {
 		double t0 = now_s(), dt;
 
-		if (mode_reconnect && (m = dbconnect()) == NULL) {
+		if (tx_mode == TX_RECONNECT && (m = dbconnect()) == NULL) {
 			r = -1;
-		} else if (items) {
+		} else if (tx_mode == TX_ITEMS) {
 			r = tx_items(m, w->id, seq++);
-		} else if (mode_prepared) {
+		} else if (tx_mode == TX_PREPARED) {
 			r = tx_prepared(&p, w->id, seq++);
 		} else {
 			r = tx_text(m, w->id, seq++);
 		}
-		if (mode_reconnect && m != NULL) {
+		if (tx_mode == TX_RECONNECT && m != NULL) {
 			mysql_close(m);
 			m = NULL;
 		}
-		if (r == -1 && !mode_reconnect && mysql_errno(m) >= 2000) {
+		if (r == -1 && tx_mode != TX_RECONNECT && mysql_errno(m) >= 2000) {
 			/* client error (lost connection): reconnect */
 			mysql_close(m);
 			if ((m = dbconnect()) == NULL)
@@ -311,6 +312,33 @@ pct(const uint64_t *h, uint64_t total, double p)
 	return (1000.0);
 }
 
+/* text | prepared | reconnect | batchN (2..64) | itemsN (1..64); 0 or -1 */
+static int
+parse_mode(const char *s)
+{
+	const char *digits;
+	char *end;
+	long k;
+
+	if (strcmp(s, "text") == 0)
+		tx_mode = TX_TEXT;
+	else if (strcmp(s, "prepared") == 0)
+		tx_mode = TX_PREPARED;
+	else if (strcmp(s, "reconnect") == 0)
+		tx_mode = TX_RECONNECT;
+	else if (strncmp(s, "batch", 5) == 0 || strncmp(s, "items", 5) == 0) {
+		tx_mode = s[0] == 'b' ? TX_BATCH : TX_ITEMS;
+		digits = s + 5;
+		k = strtol(digits, &end, 10);
+		if (end == digits || *end != '\0' || k > PER_TX_MAX ||
+		    k < (tx_mode == TX_BATCH ? 2 : 1))
+			return (-1);
+		per_tx = (int)k;
+	} else
+		return (-1);
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -331,18 +359,7 @@ main(int argc, char **argv)
 	n = atoi(argv[3]);
 	secs = atoi(argv[4]);
 	mode = argv[5];
-	mode_prepared = strcmp(mode, "prepared") == 0;
-	mode_reconnect = strcmp(mode, "reconnect") == 0;
-	if (strncmp(mode, "batch", 5) == 0 && (batch = atoi(mode + 5)) < 2)
-		batch = 0;
-	if (strncmp(mode, "items", 5) == 0 && ((items = atoi(mode + 5)) < 1 ||
-	    items > 64))
-		batch = 0;	/* refused below */
-	else if (items)
-		batch = items;
-	if (n < 1 || n > 1024 || secs < 1 || batch < 1 || batch > 64 ||
-	    (!mode_prepared && !mode_reconnect && !items && batch == 1 &&
-	    strcmp(mode, "text") != 0)) {
+	if (n < 1 || n > 1024 || secs < 1 || parse_mode(mode) == -1) {
 		fprintf(stderr, "txbench: bad arguments\n");
 		return (2);
 	}
@@ -383,7 +400,7 @@ main(int argc, char **argv)
 	    "\"per_tx\": %d, \"reservations_per_s\": %.1f}\n", n, mode,
 	    t1 - t0, (unsigned long long)tx, tx / (t1 - t0), pct(h, tx, 50),
 	    pct(h, tx, 99), pct(h, tx, 99.9), (unsigned long long)errors,
-	    (unsigned long long)soldout, batch, tx * batch / (t1 - t0));
+	    (unsigned long long)soldout, per_tx, tx * per_tx / (t1 - t0));
 	mysql_library_end();
 	return (errors > 0 && tx == 0 ? 1 : 0);
 }
