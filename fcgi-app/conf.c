@@ -34,7 +34,7 @@ static const struct conf_key keys[] = {
 	INT(listen_backlog, "1024", 1, 65535, CONF_RESTART),
 	{ "socket_mode", CONF_OCTAL, OFF(socket_mode), "0660", 0, 0777, NULL,
 	    CONF_RESTART },
-	INT(workers, "16", 1, 1024, 0),
+	INT(workers, "32", 1, 1024, 0),
 	INT(max_requests, "10000", 0, INT_MAX, 0),
 	INT(max_requests_jitter, "1000", 0, INT_MAX, 0),
 	STR(pid_file, "", CONF_RESTART),
@@ -73,6 +73,8 @@ static const struct conf_key keys[] = {
 	ENUM(reservation_strategy, "gate", strategy_values, 0),
 	INT(inventory_shards, "16", 1, 64, 0),
 	BOOL(reserve_in_one_call, "on", 0),
+	BOOL(reserve_group_commit, "on", 0),
+	INT(reserve_group_leaders, "1", 1, 16, 0),	/* GC_LEADERS_MAX */
 	BOOL(event_memo, "on", 0),
 	INT(cache_ttl_s, "300", 1, 86400, 0),
 	INT(idempotency_ttl_s, "86400", 60, 30 * 86400, 0),

@@ -77,6 +77,8 @@ struct bo_conf {
 	int	 reservation_strategy;	/* enum reservation_strategy */
 	int	 inventory_shards;	/* shards for new events */
 	bool	 reserve_in_one_call;	/* CALL reserve_one_shard first */
+	bool	 reserve_group_commit;	/* share commits (group_commit.h) */
+	int	 reserve_group_leaders;	/* batches in flight at once */
 	bool	 event_memo;		/* judge on the event last read */
 	int	 cache_ttl_s;
 	int	 idempotency_ttl_s;

@@ -367,6 +367,23 @@ db_connect(struct db *db)
 	return (0);
 }
 
+unsigned long
+db_session(const struct db *db, int64_t *boot_s)
+{
+	*boot_s = db->mysql != NULL ? db->boot_s : 0;
+	return (db->mysql != NULL ? db->thread_id : 0);
+}
+
+int
+db_fence_session(struct db *db, unsigned long id, int64_t boot_s)
+{
+	if (db->fence_id != 0 && db_connect(db) == -1)
+		return (-1);
+	db->fence_id = id;
+	db->fence_boot_s = boot_s;
+	return (db_connect(db));
+}
+
 /*
  * The session takes several statements per query only while a batch needs
  * it: a query built wrong elsewhere can then never smuggle in a second

@@ -76,6 +76,19 @@ void		 db_free(struct db *);
 /* Connect (and fence a lost session) unless connected. 0 or -1. */
 int		 db_connect(struct db *) __attribute__((warn_unused_result));
 bool		 db_connected(const struct db *);
+/*
+ * The live session's id and its server's start (0 when not connected): what
+ * another process fences if this one dies with a statement in flight.
+ */
+unsigned long	 db_session(const struct db *, int64_t *boot_s);
+/*
+ * Fence another process's session that may still run (a group commit's
+ * leader that died): KILL it and wait until it is gone, after this
+ * connection's own lost session if any. 0, or -1 with the fence still
+ * pending: the next statement tries it again first.
+ */
+int		 db_fence_session(struct db *, unsigned long id, int64_t boot_s)
+		    __attribute__((warn_unused_result));
 /* Round trip to the server. 0 or -1. */
 int		 db_ping(struct db *) __attribute__((warn_unused_result));
 

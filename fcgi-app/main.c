@@ -1,6 +1,7 @@
 /* main.c: command line, startup checks, then the master loop. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "group_commit.h"
 #include "listen.h"
 #include "log.h"
 #include "master.h"
@@ -107,5 +109,8 @@ main(int argc, char **argv)
 		return (1);
 	}
 	metrics_init();
+	if (gc_init() == -1)
+		log_warn("group commit off: cannot map its table: %s",
+		    strerror(errno));
 	return (master_run(conf, path, fd));
 }

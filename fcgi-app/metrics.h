@@ -73,6 +73,15 @@ enum res_outcome {
 	X(db_fences, COUNTER, "boxoffice_db_fences_total",		\
 	    "Database sessions lost with a statement in flight that "	\
 	    "were killed and waited for before going on.")		\
+	X(group_commits, COUNTER, "boxoffice_group_commits_total",	\
+	    "Transactions that committed several reservations at once "	\
+	    "(reserve_group_commit).")					\
+	X(group_committed, COUNTER,					\
+	    "boxoffice_group_committed_reservations_total",		\
+	    "Reservations committed in a group commit.")		\
+	X(group_rollbacks, COUNTER, "boxoffice_group_rollbacks_total",	\
+	    "Group commits rolled back whole (an item refused, a fault):"	\
+	    " their reservations ran alone.")				\
 	X(txn_retries, COUNTER, "boxoffice_txn_retries_total",		\
 	    "Transactions run again from the start (deadlock, lock "	\
 	    "wait timeout, connection lost before COMMIT).")		\

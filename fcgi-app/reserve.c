@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "event.h"
 #include "event_cache.h"
 #include "event_memo.h"
+#include "group_commit.h"
 #include "holds.h"
 #include "idempotency.h"
 #include "inventory.h"
@@ -48,6 +50,8 @@ struct attempt_ctx {
 	bool				 unknown;	/* outcome not learned */
 	bool				 duplicate;	/* a twin has the key */
 	bool				 admitted;	/* a valid admission */
+	bool				 alone;		/* group_call() ran the
+							   one call itself */
 	int64_t				 admission;	/* its queue number */
 	char				 pool[CLASS_CODE_MAX + 1];
 	char				 seat_type[CLASS_CODE_MAX + 1];
@@ -681,6 +685,296 @@ one_call(struct store *st, struct attempt_ctx *c, int shard,
 	return (a);
 }
 
+/* The event row the batch read may sell every item. */
+static bool
+batch_sellable(char **row, struct gc_item **it, int n)
+{
+	int	i;
+
+	if (row[0] == NULL || strcmp(row[0], "ACTIVE") != 0 || row[1] == NULL ||
+	    strcmp(row[1], "1") != 0 || row[2] == NULL || row[3] == NULL ||
+	    row[4] == NULL || row[5] == NULL)
+		return (false);
+	for (i = 0; i < n; i++)
+		if (it[i]->qty > strtoll(row[2], NULL, 10) ||
+		    (strcmp(row[4], "0") != 0 && !it[i]->admitted))
+			return (false);
+	return (true);
+}
+
+/* Every item's verdict, and its id and alloc when committed. */
+static void
+batch_verdict(struct gc_item **it, int n, enum gc_verdict v, int64_t first,
+    int64_t inc, int shard)
+{
+	int	i;
+
+	if (v == GC_NOT_COMMITTED)
+		METRIC_INC(group_rollbacks);
+	for (i = 0; i < n; i++) {
+		it[i]->verdict = v;
+		if (v != GC_COMMITTED)
+			continue;
+		it[i]->id = first + i * inc;
+		inventory_alloc_one(it[i]->alloc, sizeof it[i]->alloc,
+		    it[i]->pool, shard, it[i]->qty);
+	}
+}
+
+/* Append to a batch's text; the caller sized it for every item. */
+static char *
+put(char *p, const char *end, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static char *
+put(char *p, const char *end, const char *fmt, ...)
+{
+	va_list	ap;
+	int	len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(p, (size_t)(end - p), fmt, ap);
+	va_end(ap);
+	if (len < 0 || len >= end - p)
+		fatal("group commit: batch text over its size");
+	return (p + len);
+}
+
+/*
+ * The leader's batch: the statements of one reservation, each once for
+ * all items, on one shard, in three round trips:
+ *   1. START; the event row LOCK IN SHARE MODE (it must sell every item);
+ *   2. the tallies (one upsert, each row's CHECK is its user's limit) and
+ *      the shard's conditional UPDATE by the items' sum;
+ *   3. the reservation rows, their audit rows (each with its own item's
+ *      txn id), COMMIT.
+ * Anything refused rolls the whole batch back and every item runs alone,
+ * where its own refusal is told apart. The rows' ids are consecutive
+ * (one multi-row INSERT: InnoDB allocates a "simple insert" its ids in one
+ * block in every autoinc lock mode), auto_increment_increment apart.
+ */
+static void
+group_run(void *arg, struct gc_item **it, int n)
+{
+	struct store	*st = arg;
+	struct reservation r;
+	struct db_stmt	 s[4];
+	char		**row, *sql, *p, *end;
+	int64_t		 total = 0, inc = 1, limit = 0, boot;
+	unsigned long	 session;
+	int		 shard = (int)(random() % it[0]->shards), i, j;
+	size_t		 cap;
+
+	for (i = 0; i < n; i++)
+		total += it[i]->qty;
+	sql = xasprintf("START TRANSACTION; SELECT status, event_date > "
+	    "UTC_TIMESTAMP(3), max_per_request, per_user_limit, waiting_room, "
+	    "@@auto_increment_increment FROM events WHERE id = %" PRId64
+	    " LOCK IN SHARE MODE", it[0]->event_id);
+	if (db_batch(st->db, sql, DB_BEGINS | DB_STATEMENTS, s, 2) == -1 ||
+	    (row = db_res_next(s[1].res)) == NULL ||
+	    !batch_sellable(row, it, n)) {
+		free(sql);
+		db_stmts_free(s, 2);
+		db_rollback(st->db);
+		batch_verdict(it, n, GC_NOT_COMMITTED, 0, 0, 0);
+		return;
+	}
+	free(sql);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < 5; j++)
+			snprintf(it[i]->event_row[j], sizeof it[i]->event_row[j],
+			    "%s", row[j]);
+	limit = strtoll(row[3], NULL, 10);
+	inc = strtoll(row[5], NULL, 10);
+	db_stmts_free(s, 2);
+	/* From here the session writes: a follower fences it if we die. */
+	session = db_session(st->db, &boot);
+	gc_leader_session(session, boot);
+
+	cap = 512 + (size_t)n * (sizeof it[0]->user_sql + sizeof it[0]->row_sql +
+	    sizeof it[0]->audit_sql + sizeof it[0]->alloc + 160);
+	sql = xmalloc(cap);
+	end = sql + cap;
+	p = put(sql, end, "INSERT INTO user_event_tally (event_id, user_id, "
+	    "seats, seat_limit) VALUES ");
+	for (i = 0; i < n; i++)
+		p = put(p, end, "%s(%" PRId64 ", %s, %" PRId64 ", %" PRId64 ")",
+		    i > 0 ? ", " : "", it[i]->event_id, it[i]->user_sql,
+		    it[i]->qty, limit);
+	p = put(p, end, " ON DUPLICATE KEY UPDATE seats = seats + VALUES(seats);"
+	    " UPDATE event_inventory SET available = available - %" PRId64
+	    " WHERE event_id = %" PRId64 " AND class_code = '%s' AND shard = %d"
+	    " AND available >= %" PRId64, total, it[0]->event_id, it[0]->pool,
+	    shard, total);
+	if (db_batch(st->db, sql, DB_STATEMENTS, s, 2) == -1 ||
+	    s[1].affected != 1) {
+		free(sql);
+		db_stmts_free(s, 2);
+		db_rollback(st->db);
+		batch_verdict(it, n, GC_NOT_COMMITTED, 0, 0, 0);
+		return;
+	}
+	db_stmts_free(s, 2);
+
+	p = put(sql, end, "INSERT INTO reservations (event_id, user_id, "
+	    "quantity, seat_type, unit_price, total_price, status, "
+	    "idempotency_key, request_hash, created_at, updated_at, expires_at,"
+	    " shard_alloc) VALUES ");
+	for (i = 0; i < n; i++) {
+		inventory_alloc_one(it[i]->alloc, sizeof it[i]->alloc,
+		    it[i]->pool, shard, it[i]->qty);
+		p = put(p, end, "%s%s'%s')", i > 0 ? ", " : "", it[i]->row_sql,
+		    it[i]->alloc);
+	}
+	p = put(p, end, "; SET @bo_first = LAST_INSERT_ID(); INSERT INTO "
+	    "reservation_audit (reservation_id, event_id, user_id, action, "
+	    "quantity, request_id, txn_id, idempotency_key) VALUES ");
+	for (i = 0; i < n; i++)
+		p = put(p, end, "%s(@bo_first + %" PRId64 "%s", i > 0 ? ", " : "",
+		    (int64_t)i * inc, it[i]->audit_sql);
+	put(p, end, "; COMMIT");
+	if (db_batch(st->db, sql, DB_COMMITS | DB_STATEMENTS, s, 4) == 0) {
+		METRIC_INC(group_commits);
+		batch_verdict(it, n, GC_COMMITTED, (int64_t)s[0].insert_id, inc,
+		    shard);
+	} else if (db_fault(st->db) == DB_AMBIGUOUS) {
+		/* The batch committed whole or not at all: one look says. */
+		switch (txn_resolve(st, it[0]->txn_id, ask_txn, &r)) {
+		case TXN_COMMITTED:
+			METRIC_INC(group_commits);
+			batch_verdict(it, n, GC_COMMITTED, r.id, inc, shard);
+			break;
+		case TXN_NOT_COMMITTED:
+			batch_verdict(it, n, GC_NOT_COMMITTED, 0, 0, 0);
+			break;
+		case TXN_UNKNOWN:
+			batch_verdict(it, n, GC_UNKNOWN, 0, 0, 0);
+			break;
+		}
+	} else {
+		db_rollback(st->db);
+		batch_verdict(it, n, GC_NOT_COMMITTED, 0, 0, 0);
+	}
+	db_stmts_free(s, 4);
+	free(sql);
+}
+
+/*
+ * The reservation rendered for a leader, or false when it does not fit a
+ * slot (it runs alone then).
+ */
+static bool
+group_item(struct store *st, struct attempt_ctx *c, const char *txn_id,
+    struct gc_item *it)
+{
+	const struct reserve_req	*rq = c->rq;
+	struct reservation		*r = &c->res->res;
+	char	 now[40], until[48], type[24], unit[24], total[24], *hash;
+	char	*user = db_quote(rq->user), *key = db_quote(rq->idem_key);
+	char	*rid = db_quote(rq->request_id), *canon;
+	bool	 fits;
+
+	canon = rq->idem_key != NULL ? idem_canonical(rq) : NULL;
+	hash = canon != NULL ? xasprintf("SHA2(%s, 256)", canon) :
+	    xstrdup("NULL");
+	fill_row(st, c, r);
+	time_sql_datetime(r->created_ms, now, sizeof now);
+	sql_values(r, until, type, unit, total);
+	it->event_id = rq->event_id;
+	snprintf(it->pool, sizeof it->pool, "%s", c->pool);
+	it->shards = c->shards;
+	it->qty = rq->qty;
+	it->admitted = c->admitted;
+	snprintf(it->txn_id, sizeof it->txn_id, "%s", txn_id);
+	fits = (size_t)snprintf(it->user_sql, sizeof it->user_sql, "%s", user) <
+	    sizeof it->user_sql &&
+	    (size_t)snprintf(it->row_sql, sizeof it->row_sql, "(%" PRId64
+	    ", %s, %" PRId64 ", %s, %s, %s, '%s', %s, %s, '%s', '%s', %s, ",
+	    rq->event_id, user, rq->qty, type, unit, total,
+	    reservation_status_name(r->status), key, hash, now, now, until) <
+	    sizeof it->row_sql &&
+	    (size_t)snprintf(it->audit_sql, sizeof it->audit_sql, ", %" PRId64
+	    ", %s, '%s', %" PRId64 ", %s, '%s', %s)", rq->event_id, user,
+	    rq->hold ? "HOLD" : "CREATE", rq->qty, rid, txn_id, key) <
+	    sizeof it->audit_sql;
+	free(user);
+	free(key);
+	free(rid);
+	free(canon);
+	free(hash);
+	return (fits);
+}
+
+/*
+ * The common path shared: this reservation in a group commit with the
+ * others of its event that are committing now (group_commit.h).
+ * ATTEMPT_SHORT when it is to run alone (nothing of it committed); when
+ * nobody shared, it ran alone here (c->alone), as one_call().
+ */
+static enum attempt
+group_call(struct store *st, struct attempt_ctx *c, int shard,
+    const char *txn_id, enum reserve_outcome *out)
+{
+	struct reserve_result	*res = c->res;
+	struct gc_item		 it;
+	char			*row[5];
+	enum attempt		 a;
+	int			 i;
+
+	c->alone = false;
+	if (!group_item(st, c, txn_id, &it))
+		return (ATTEMPT_SHORT);
+	switch (gc_submit(&it, st->conf->reserve_group_leaders, group_run, st)) {
+	case GC_COMMITTED:
+		for (i = 0; i < 5; i++)
+			row[i] = it.event_row[i];
+		if ((*out = event_check(c, row)) != RESERVE_OK) {
+			/* The batch checked the row: never here. */
+			snprintf(res->detail, sizeof res->detail, "group "
+			    "commit sold a reservation its event refuses");
+			*out = RESERVE_FAILED;
+			return (ATTEMPT_FINAL);
+		}
+		res->res.id = it.id;
+		METRIC_INC(group_committed);
+		return (ATTEMPT_OK);
+	case GC_ALONE:
+		/* Holding the lead: the one call, or the batches after. */
+		a = st->conf->reserve_in_one_call ? one_call(st, c, shard,
+		    txn_id, out) : ATTEMPT_SHORT;
+		gc_release();
+		c->alone = true;
+		return (a);
+	case GC_NOT_COMMITTED:
+		return (ATTEMPT_SHORT);
+	case GC_LEADER_LOST:
+		/* Nothing written before it named its session. */
+		if (it.leader_session == 0)
+			return (ATTEMPT_SHORT);
+		if (db_fence_session(st->db, it.leader_session,
+		    it.leader_boot_s) == -1)
+			log_warn("group commit: fencing the dead leader's "
+			    "session: %s", db_errstr(st->db));
+		switch (txn_resolve(st, txn_id, ask_txn, &res->res)) {
+		case TXN_COMMITTED:
+			*out = RESERVE_OK;
+			return (ATTEMPT_OK);
+		case TXN_NOT_COMMITTED:
+			return (ATTEMPT_SHORT);
+		case TXN_UNKNOWN:
+			break;
+		}
+		/* FALLTHROUGH */
+	case GC_UNKNOWN:
+		snprintf(res->detail, sizeof res->detail, "outcome of a group "
+		    "commit unknown");
+		c->unknown = true;
+		*out = RESERVE_UNAVAILABLE;
+		return (ATTEMPT_FINAL);
+	}
+	return (ATTEMPT_SHORT);
+}
+
 int
 reserve_warm_up(struct store *st)
 {
@@ -717,8 +1011,13 @@ reserve_once(struct store *st, struct attempt_ctx *c, enum reserve_outcome *out)
 	res->res.event_id = rq->event_id;
 	res->res.quantity = rq->qty;
 	txn_new_id(txn_id);
-	if (st->conf->reserve_in_one_call && (a = one_call(st, c, shard, txn_id,
-	    out)) != ATTEMPT_SHORT)
+	c->alone = false;
+	if (st->conf->reserve_group_commit && (a = group_call(st, c, shard,
+	    txn_id, out)) != ATTEMPT_SHORT)
+		return (a);
+	txn_new_id(txn_id);
+	if (!c->alone && st->conf->reserve_in_one_call && (a = one_call(st, c,
+	    shard, txn_id, out)) != ATTEMPT_SHORT)
 		return (a);
 	txn_new_id(txn_id);
 	if ((a = round_trip_1(st, c, shard, alloc, out)) != ATTEMPT_OK)

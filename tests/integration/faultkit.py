@@ -29,10 +29,12 @@ class Rule:
     action "cut_after_reply": the server runs it to the end and answers, and the answer is
                               dropped: the work is done but the client never hears of it;
     action "delay_reply":     the server runs it at once; its answer reaches the client `delay`
-                              seconds later (a slow network, a stalled client)."""
+                              seconds later (a slow network, a stalled client);
+    action "note":            nothing happens to it; the proxy remembers which client connection
+                              sent it (FaultProxy.noted, for FaultProxy.sender_pid)."""
 
     def __init__(self, pattern, action, times=1, delay=1.5, then_refuse=0.0):
-        assert action in ("cut_before", "cut_after_reply", "delay_reply"), action
+        assert action in ("cut_before", "cut_after_reply", "delay_reply", "note"), action
         self.delay = delay
         self.then_refuse = then_refuse     # seconds the server then looks down (new connections refused)
         self.regex = re.compile(pattern, re.S)
@@ -55,6 +57,7 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.rules = []
         self.fired = []          # (action, sql) of every cut, in order
+        self.noted = []          # (sql, the client's port) of every "note", in order
         self.closing = False
         self.refuse_until = 0.0
         self.conns = set()
@@ -67,6 +70,7 @@ class FaultProxy:
     def clear(self):
         with self.lock:
             self.rules = []
+            self.noted = []
             fired, self.fired = self.fired, []
         return fired
 
@@ -80,11 +84,34 @@ class FaultProxy:
             _close(s)
 
     # ---- internals
-    def _match(self, sql):
+    def wait_noted(self, pattern, timeout=15.0):
+        """The client port of the first noted statement that matches `pattern`, once it was sent."""
+        regex = re.compile(pattern, re.S)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for sql, port in self.noted:
+                    if regex.search(sql):
+                        return port
+            time.sleep(0.02)
+        raise AssertionError(f"no noted statement matched {pattern!r} within {timeout}s")
+
+    def sender_pid(self, port):
+        """The process that owns the client side of the proxy connection from `port`."""
+        out = subprocess.run(["ss", "-Htnp", "state", "established", f"( sport = :{port} and "
+                              f"dport = :{self.port} )"], capture_output=True, text=True, check=True).stdout
+        m = re.search(r"pid=(\d+)", out)
+        assert m, f"no process owns 127.0.0.1:{port} -> :{self.port}: {out!r}"
+        return int(m.group(1))
+
+    def _match(self, sql, port=None):
         with self.lock:
             for r in self.rules:
                 if r.left > 0 and r.regex.search(sql):
                     r.left -= 1
+                    if r.action == "note":
+                        self.noted.append((sql, port))
+                        return None
                     self.fired.append((r.action, sql))
                     if r.then_refuse:
                         self.refuse_until = time.monotonic() + r.then_refuse
@@ -114,6 +141,7 @@ class FaultProxy:
     def _client_to_server(self, c, u, state):
         buf = b""
         try:
+            port = c.getpeername()[1]
             while True:
                 data = c.recv(65536)
                 if not data:
@@ -127,7 +155,7 @@ class FaultProxy:
                     seq, payload = packet[3], packet[4:]
                     rule = None
                     if seq == 0 and payload[:1] == bytes([COM_QUERY]):
-                        rule = self._match(payload[1:].decode("utf-8", "replace"))
+                        rule = self._match(payload[1:].decode("utf-8", "replace"), port)
                     action = rule.action if rule else None
                     if action == "delay_reply":
                         state["delay_until"] = time.monotonic() + rule.delay
@@ -185,6 +213,13 @@ def _close(s):
         s.close()
     except OSError:
         pass
+
+
+def in_background(fn, *args):
+    """fn(*args) in a daemon thread, started; join it."""
+    t = threading.Thread(target=fn, args=args, daemon=True)
+    t.start()
+    return t
 
 
 # ---------------------------------------------------------------- SQL sessions

@@ -23,7 +23,7 @@ import time
 import pytest
 
 from faultkit import (Ledger, ProxiedDaemon, TableLock, cancel_audit_count, check_invariants,
-                      kill_connection, metric, sql_session, waiting_connection)
+                      in_background, kill_connection, metric, sql_session, waiting_connection)
 from openapi_check import api, expect, tag  # noqa: F401 (api is a fixture)
 
 READ_TIMEOUT = 2        # mysql_read_timeout_s of the daemon under test
@@ -44,12 +44,6 @@ def faulty(request, stack):
 def report(capsys, name, figures):
     with capsys.disabled():
         print(f"\n  fault {name}: {figures}", flush=True)
-
-
-def in_background(fn, *args):
-    t = threading.Thread(target=fn, args=args, daemon=True)
-    t.start()
-    return t
 
 
 def while_locked(faulty, table, call, kill=None):

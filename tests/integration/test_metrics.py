@@ -33,7 +33,8 @@ def test_format_and_types(stack):
                  "boxoffice_cache_hits_total", "boxoffice_cache_misses_total",
                  "boxoffice_db_errors_total", "boxoffice_db_reconnects_total",
                  "boxoffice_redis_errors_total", "boxoffice_redis_reconnects_total",
-                 "boxoffice_worker_respawns_total"):
+                 "boxoffice_worker_respawns_total", "boxoffice_group_commits_total",
+                 "boxoffice_group_committed_reservations_total", "boxoffice_group_rollbacks_total"):
         assert types[name] == "counter", name
         assert name in samples, name
     for outcome in ("confirmed", "insufficient", "limit", "conflict", "error"):

@@ -3,16 +3,18 @@
 #
 # The seed ran out of connections: 100 per pool x 20 instances against Aurora's
 # default. boxoffice-fcgi holds exactly one MySQL connection per worker, so with
-# the defaults (ASG max 20, 16 workers, 30 admin):
+# the root module's defaults (ASG max 20, 32 workers, 30 admin):
 #
-#   app fleet at max size   20 x 16                  = 320
-#   headroom 25% of that    ceil(320 x 0.25)         =  80  (a worker being recycled
+#   app fleet at max size   20 x 32                  = 640
+#   headroom 25% of that    ceil(640 x 0.25)         = 160  (a worker being recycled
 #                           (max_requests) and its replacement overlap; an instance
 #                           draining for 35 s while its replacement connects)
 #   admin/migrations/ops                             =  30
-#   max_connections                                  = 430
+#   max_connections                                  = 830
 #
-# Aurora's default for db.r6g.large (16 GiB) is about 1000, so 430 lowers
+# (32 workers: under a surge most of them wait for a shared commit, and more of
+# them make larger batches; docs/PERFORMANCE.md.)
+# Aurora's default for db.r6g.large (16 GiB) is about 1000, so 830 lowers
 # it deliberately: the cap is set from the fleet, not the instance memory, and
 # the "connections" alarm fires at 80% of it.
 #

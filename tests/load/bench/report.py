@@ -732,10 +732,13 @@ def ab_runs(prefix):
 
 oc = ab_runs("tune_onecall")
 om = ab_runs("tune_memo")
+og = ab_runs("tune_group")
+ol = OrderedDict((n, wrk_stats(n)) for n in ("tune_leaders_2", "tune_leaders_4"))
+ol = OrderedDict((n, s_) for n, s_ in ol.items() if s_)
 omk = ab_runs("tune_memokeyed")
 kc = OrderedDict((n, wrk_stats(n)) for n in ("tune_health_off_c48", "tune_health_keepconn_c48",
                                              "tune_health_keepconn_c1000"))
-measured = bool(tun or tgs or oc or om or omk or any(kc.values()))
+measured = bool(tun or tgs or oc or om or omk or og or ol or any(kc.values()))
 if not measured:
     w("This run did not include the tuning phases (`scripts/bench --tuning` adds them). Everything in this "
       "section is therefore **described, not measured in this run**; where a number is quoted it comes from "
@@ -782,6 +785,22 @@ if omk:
       "its removal after the transaction is a round trip in both):")
     w("")
     ab_table(omk, "event_memo", "memo", "read first")
+if og:
+    w(f"**Group commit** (`reserve_group_commit`: the reservations that workers are committing at the same "
+      f"moment share one transaction, led by one of them; off: one commit per reservation; the gate surge on "
+      f"a fresh 1,000,000-seat event, {meta.get('workers', '?')} workers, c={meta.get('connections', '?')}, "
+      f"15 s each, interleaved):")
+    w("")
+    ab_table(og, "reserve_group_commit", "group commit", "one commit each")
+if ol:
+    w("Batches in flight at once (`reserve_group_leaders`, default 1), one run each, the same surge:")
+    w("")
+    w("| reserve_group_leaders | req/s | confirmed/s | p50 | p99 | answers | CPU busy / foreign |")
+    w("|---|---|---|---|---|---|---|")
+    for n, s_ in ol.items():
+        w(f"| {n.rsplit('_', 1)[1]} | {fmt(s_['rps'])} | **{fmt(s_['confirmed_ps'])}** | {s_['p50']:.1f} ms | "
+          f"{s_['p99']:.1f} ms | {status_str(s_)} | {s_['cpu']} |")
+    w("")
 if tgs:
     bw = int(meta.get("tune_base_workers", meta.get("workers", "16")) or 16)
     w(f"**Hot-event headroom: inventory shards and workers** (the gate surge on a fresh 1,000,000-seat event, "
