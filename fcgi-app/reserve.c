@@ -750,7 +750,8 @@ put(char *p, const char *end, const char *fmt, ...)
  * Anything refused rolls the whole batch back and every item runs alone,
  * where its own refusal is told apart. The rows' ids are consecutive
  * (one multi-row INSERT: InnoDB allocates a "simple insert" its ids in one
- * block in every autoinc lock mode), auto_increment_increment apart.
+ * block in every autoinc lock mode), auto_increment_increment apart; the
+ * audit rows check it.
  */
 static void
 group_run(void *arg, struct gc_item **it, int n)
@@ -829,9 +830,14 @@ group_run(void *arg, struct gc_item **it, int n)
 	p = put(p, end, "; SET @bo_first = LAST_INSERT_ID(); INSERT INTO "
 	    "reservation_audit (reservation_id, event_id, user_id, action, "
 	    "quantity, request_id, txn_id, idempotency_key) VALUES ");
+	/* Each audit row finds its reservation by id, event and user: were
+	   the ids not consecutive, reservation_id would be NULL and the batch
+	   would fail before its COMMIT (strict mode), never point elsewhere. */
 	for (i = 0; i < n; i++)
-		p = put(p, end, "%s(@bo_first + %" PRId64 "%s", i > 0 ? ", " : "",
-		    (int64_t)i * inc, it[i]->audit_sql);
+		p = put(p, end, "%s((SELECT id FROM reservations WHERE id = "
+		    "@bo_first + %" PRId64 " AND event_id = %" PRId64 " AND "
+		    "user_id = %s)%s", i > 0 ? ", " : "", (int64_t)i * inc,
+		    it[i]->event_id, it[i]->user_sql, it[i]->audit_sql);
 	put(p, end, "; COMMIT");
 	if (db_batch(st->db, sql, DB_COMMITS | DB_STATEMENTS, s, 4) == 0) {
 		METRIC_INC(group_commits);
