@@ -18,7 +18,6 @@
 
 #define GC_SLOTS	512	/* workers of every generation at once */
 #define GC_WAIT_MS	20	/* a follower looks at its leader this often */
-#define GC_LEADERS	GC_LEADERS_MAX
 
 /* A slot's state is also its futex word. */
 enum gc_state {
@@ -49,7 +48,7 @@ struct gc_lead {
 
 struct gc_table {
 	pthread_mutex_t		 mu;	/* robust, process-shared */
-	struct gc_lead		 lead[GC_LEADERS];
+	struct gc_lead		 lead[GC_LEADERS_MAX];
 	int			 leaders;	/* of them in use (config) */
 	int			 used;		/* slots ever claimed: 0..used-1 */
 	uint64_t		 arrivals;
@@ -144,7 +143,7 @@ my_lead(void)
 {
 	int	i;
 
-	for (i = 0; i < GC_LEADERS; i++)
+	for (i = 0; i < GC_LEADERS_MAX; i++)
 		if (table->lead[i].pid == getpid())
 			return (i);
 	return (-1);
@@ -210,7 +209,7 @@ reap_dead(void)
 {
 	int	i;
 
-	for (i = 0; i < GC_LEADERS; i++)
+	for (i = 0; i < GC_LEADERS_MAX; i++)
 		if (table->lead[i].pid != 0 && table->lead[i].pid != getpid() &&
 		    !alive(table->lead[i].pid))
 			reap(i);
@@ -295,7 +294,7 @@ free_lead(const struct gc_item *item, bool *same)
 	int	i, l = -1;
 
 	*same = false;
-	for (i = 0; i < GC_LEADERS; i++) {
+	for (i = 0; i < GC_LEADERS_MAX; i++) {
 		if (table->lead[i].pid == 0) {
 			if (l < 0 && i < table->leaders)
 				l = i;
@@ -318,7 +317,7 @@ gc_submit(struct gc_item *item, int leaders, gc_run_fn run, void *ctx)
 	if (table == NULL)
 		return (item->verdict = GC_ALONE);
 	gc_lock();
-	table->leaders = leaders < GC_LEADERS ? leaders : GC_LEADERS;
+	table->leaders = leaders < GC_LEADERS_MAX ? leaders : GC_LEADERS_MAX;
 	reap_dead();
 	l = free_lead(item, &same);
 	/* Every lead another event's: nothing to share, and never wait

@@ -8,7 +8,10 @@
  * them, the leader, takes every queued reservation of the same event and
  * seat pool, runs them as one transaction on its own connection, and wakes
  * the others with their verdicts. A leader hands the lead to the oldest
- * waiting worker when it is done, so no worker serves others for long.
+ * waiting worker when it is done, so no worker serves others for long. Up
+ * to reserve_group_leaders leads run at once (1 by default); a worker that
+ * finds one free leads at once, alone if nobody is queued, and keeps the
+ * lead while it commits, so that batches form only while commits are busy.
  *
  * Failures:
  * - a leader that dies while it runs a batch: its followers see it gone
@@ -65,7 +68,7 @@ struct gc_item {
 	/* The verdict, filled in by the leader. */
 	enum gc_verdict	 verdict;
 	int64_t		 id;
-	char		 alloc[48];		/* shard_alloc written */
+	char		 alloc[48];		/* the leader's: its shard_alloc */
 	/* The event row as the batch saw it (status, in the future,
 	   max_per_request, per_user_limit, waiting_room). */
 	char		 event_row[5][24];
@@ -75,7 +78,7 @@ struct gc_item {
 
 /*
  * The leader's work: run items[0..n-1] (n >= 2, same event and pool) as
- * one transaction and set each one's verdict, id, alloc and event_row.
+ * one transaction and set each one's verdict, id and event_row.
  * Before its first statement it calls gc_leader_session().
  */
 typedef void (*gc_run_fn)(void *ctx, struct gc_item **items, int n);

@@ -702,10 +702,10 @@ batch_sellable(char **row, struct gc_item **it, int n)
 	return (true);
 }
 
-/* Every item's verdict, and its id and alloc when committed. */
+/* Every item's verdict, and its id when committed. */
 static void
 batch_verdict(struct gc_item **it, int n, enum gc_verdict v, int64_t first,
-    int64_t inc, int shard)
+    int64_t inc)
 {
 	int	i;
 
@@ -713,11 +713,7 @@ batch_verdict(struct gc_item **it, int n, enum gc_verdict v, int64_t first,
 		METRIC_INC(group_rollbacks);
 	for (i = 0; i < n; i++) {
 		it[i]->verdict = v;
-		if (v != GC_COMMITTED)
-			continue;
-		it[i]->id = first + i * inc;
-		inventory_alloc_one(it[i]->alloc, sizeof it[i]->alloc,
-		    it[i]->pool, shard, it[i]->qty);
+		it[i]->id = v == GC_COMMITTED ? first + i * inc : 0;
 	}
 }
 
@@ -777,7 +773,7 @@ group_run(void *arg, struct gc_item **it, int n)
 		free(sql);
 		db_stmts_free(s, 2);
 		db_rollback(st->db);
-		batch_verdict(it, n, GC_NOT_COMMITTED, 0, 0, 0);
+		batch_verdict(it, n, GC_NOT_COMMITTED, 0, 0);
 		return;
 	}
 	free(sql);
@@ -812,7 +808,7 @@ group_run(void *arg, struct gc_item **it, int n)
 		free(sql);
 		db_stmts_free(s, 2);
 		db_rollback(st->db);
-		batch_verdict(it, n, GC_NOT_COMMITTED, 0, 0, 0);
+		batch_verdict(it, n, GC_NOT_COMMITTED, 0, 0);
 		return;
 	}
 	db_stmts_free(s, 2);
@@ -841,25 +837,24 @@ group_run(void *arg, struct gc_item **it, int n)
 	put(p, end, "; COMMIT");
 	if (db_batch(st->db, sql, DB_COMMITS | DB_STATEMENTS, s, 4) == 0) {
 		METRIC_INC(group_commits);
-		batch_verdict(it, n, GC_COMMITTED, (int64_t)s[0].insert_id, inc,
-		    shard);
+		batch_verdict(it, n, GC_COMMITTED, (int64_t)s[0].insert_id, inc);
 	} else if (db_fault(st->db) == DB_AMBIGUOUS) {
 		/* The batch committed whole or not at all: one look says. */
 		switch (txn_resolve(st, it[0]->txn_id, ask_txn, &r)) {
 		case TXN_COMMITTED:
 			METRIC_INC(group_commits);
-			batch_verdict(it, n, GC_COMMITTED, r.id, inc, shard);
+			batch_verdict(it, n, GC_COMMITTED, r.id, inc);
 			break;
 		case TXN_NOT_COMMITTED:
-			batch_verdict(it, n, GC_NOT_COMMITTED, 0, 0, 0);
+			batch_verdict(it, n, GC_NOT_COMMITTED, 0, 0);
 			break;
 		case TXN_UNKNOWN:
-			batch_verdict(it, n, GC_UNKNOWN, 0, 0, 0);
+			batch_verdict(it, n, GC_UNKNOWN, 0, 0);
 			break;
 		}
 	} else {
 		db_rollback(st->db);
-		batch_verdict(it, n, GC_NOT_COMMITTED, 0, 0, 0);
+		batch_verdict(it, n, GC_NOT_COMMITTED, 0, 0);
 	}
 	db_stmts_free(s, 4);
 	free(sql);

@@ -888,9 +888,9 @@ if tun:
         w(f"Eight reservations per commit: {fmt(b8['reservations_per_s'])} reservations/s, "
           f"{b8['reservations_per_s'] / t1['tps']:.1f}× the one-reservation transaction at the same concurrency, "
           f"at {b8['tps'] / t1['tps']:.2f}× its transactions/s. The database's cost here is per transaction (its "
-          "round trips, the row lock held across the redo log's fsync), hardly per row: a commit shared by "
-          "several reservations (a group commit across workers) is the one lever left that could bring the "
-          "gate up to the bare hot-row ceiling. The daemon does not do it (docs/architecture.md, \"One commit per reservation\").")
+          "round trips, the row lock held across the redo log's fsync), hardly per row: hence the daemon's "
+          "group commit across workers (docs/architecture.md, \"Group commit\"; measured in \"Group commit\" "
+          "above).")
         w("")
     i1, i8 = tun.get("tune_tx_items1"), tun.get("tune_tx_items8")
     if i1 and i8:
@@ -899,7 +899,9 @@ if tun:
           f"{i8['reservations_per_s'] / i1['reservations_per_s']:.1f}× the reservations/s of one per commit"
           + (f", and MariaDB spent {m8:.0f} µs of CPU per reservation instead of {m1:.0f} µs ({m1 / m8:.1f}× less)"
              if m1 and m8 else "")
-          + ". The statements of each item stay per item; only the commit and the round trip are shared.")
+          + ". Repeated per item, the statements stay per item and only the commit is shared; so the daemon's "
+          "batch runs each statement once for all its items (one tally upsert, one UPDATE by the sum, "
+          "multi-row INSERTs), as the eight-per-commit row above does.")
         w("")
 ev = {P: (redis_csv(f"tune_redis_eval_P{P}.csv"), redis_csv(f"tune_redis_evalsha_P{P}.csv")) for P in (1, 16)}
 if any(a or b for a, b in ev.values()):
