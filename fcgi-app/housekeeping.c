@@ -22,13 +22,7 @@
 
 #define CHUNK		500	/* events per round trip */
 #define RACE_RETRIES	2
-/*
- * Longer than an admission stays in flight: a group commit makes a
- * reservation wait for the batch before its own, and a 200-ms look once
- * raised a counter for eight admissions that all committed within 500 ms
- * (the two-instance drill in CI; slow_request_ms is 500).
- */
-#define SECOND_LOOK_MS	500
+#define SECOND_LOOK_MS	200	/* longer than a reservation transaction */
 #define LOW_MAX		64	/* low pools remembered across passes */
 #define LOW_PERSIST_MS	1000	/* longer than a reservation takes when all
 				   is well */
