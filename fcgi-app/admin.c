@@ -20,7 +20,8 @@ handle_admin_reconcile(struct app *app, struct request *req,
 
 	if (!admin_check(app, req, resp))
 		return;
-	if (reconcile_gates(&app->st, &s, err, sizeof err) == -1) {
+	if (reconcile_gates(&app->st, RECONCILE_NOW, &s, err,
+	    sizeof err) == -1) {
 		app_unavailable(app, resp, "reconcile failed", err);
 		return;
 	}

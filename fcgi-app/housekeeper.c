@@ -71,7 +71,7 @@ housekeeping_pass(struct store *st)
 	int64_t			t0 = time_mono_ms();
 
 	METRIC_INC(housekeeping_passes);
-	if (reconcile_gates(st, &s, err, sizeof err) == -1) {
+	if (reconcile_gates(st, RECONCILE_TIMER, &s, err, sizeof err) == -1) {
 		log_warn("housekeeping: reconcile failed: %s", err);
 		s.pending = 0;
 	} else if (s.corrected > 0 || s.raced > 0)

@@ -28,22 +28,29 @@
 				   is well */
 
 /*
- * Low counters that raced their second look. A counter that a surge keeps
- * moving is never unchanged for SECOND_LOOK_MS, so the second look alone
- * would leave a give-back that never happened (a worker killed between an
- * admission and its compensation) as a false "sold out" for as long as the
- * surge lasts. Such a pool is remembered with the smallest deficit (database
- * minus counter) of its looks. When every pass since LOW_PERSIST_MS or more
- * found it low and racing, that deficit is given back with gate_adjust,
- * which leaves the surge's own moves alone. A reservation in flight at every
- * look would be given back too: that over-admits, which the database
- * refuses and a later pass sets right (a high counter is set at once).
+ * Low counters. A counter below the database may only show admissions in
+ * flight, and how long one stays in flight has no bound a look can wait
+ * out: under group commit a reservation waits for the batch before its
+ * own, and a stalled leader holds its followers (in CI a 200-ms look once
+ * raised a counter for eight admissions that then committed). And a
+ * counter that a surge keeps moving is never unchanged at all. So the
+ * timer's pass raises no low counter at its look: the pool is remembered
+ * with the smallest deficit (database minus counter) of its looks, and when
+ * passes LOW_PERSIST_MS or more apart all found it low, that deficit is
+ * given back with gate_adjust, which leaves the surge's own moves alone.
+ * An admission lost for good (a worker killed between it and its
+ * compensation) is low at every pass; one in flight is gone by the next.
+ * Only a reservation in flight at every look would be given back too: that
+ * over-admits, which the database refuses and a later pass sets right (a
+ * high counter is set at once). The operator's pass (RECONCILE_NOW) still
+ * sets a counter that its second look finds unchanged.
  */
 struct low_pool {
 	int64_t		event_id;
 	char		pool[24];
 	int64_t		deficit;	/* the smallest seen */
 	int64_t		since_ms;	/* first seen */
+	int		passes;		/* passes that found it low */
 	bool		seen;		/* low and racing in this pass */
 	bool		fine;		/* some look of this pass was not */
 };
@@ -153,9 +160,10 @@ low_note(const struct gate_check *c, int64_t deficit)
 }
 
 /*
- * After a whole pass: give back what stayed missing since LOW_PERSIST_MS,
- * forget the pools that were fine at some look or not seen. A failed pass
- * (complete false) decides nothing.
+ * After a whole pass: give back what stayed missing at two passes or more,
+ * LOW_PERSIST_MS or more apart (one pass may take that long: it sleeps
+ * once per chunk); forget the pools that were fine at some look or not
+ * seen. A failed pass (complete false) decides nothing.
  */
 static void
 low_settle(struct store *st, bool complete, struct reconcile_stats *s)
@@ -165,14 +173,16 @@ low_settle(struct store *st, bool complete, struct reconcile_stats *s)
 
 	while (i < nlows) {
 		l = &lows[i];
-		if (complete && l->seen && !l->fine &&
+		if (complete && l->seen && !l->fine)
+			l->passes++;
+		if (complete && l->seen && !l->fine && l->passes >= 2 &&
 		    time_mono_ms() - l->since_ms >= LOW_PERSIST_MS &&
 		    gate_adjust(st->redis, l->event_id, l->pool, l->deficit) ==
 		    0) {
 			s->corrected++;
 			METRIC_INC(gate_corrections);
 			log_info("reconcile: event %" PRId64 "%s%s gate counter "
-			    "stayed below the database under traffic; gave %"
+			    "stayed below the database; gave %"
 			    PRId64 " back", l->event_id, *l->pool != '\0' ?
 			    " class " : "", l->pool, l->deficit);
 			l->fine = true;
@@ -189,13 +199,13 @@ low_settle(struct store *st, bool complete, struct reconcile_stats *s)
 /*
  * Versions and counters first, then the database, then the compare-and-
  * set. A counter below the database may only show reservations in flight:
- * those get a second look SECOND_LOOK_MS later, with the database read
- * again, and are raised only if their counter did not move meanwhile (or,
- * under a surge that keeps moving it, by low_settle).
+ * those get a second look SECOND_LOOK_MS later, counter and database read
+ * again. The operator's pass raises one whose counter did not move
+ * meanwhile; the rest are left to low_settle with the smaller deficit.
  */
 static int
-reconcile_chunk(struct store *st, struct gate_check *c, int n,
-    struct reconcile_stats *s)
+reconcile_chunk(struct store *st, enum reconcile_mode mode,
+    struct gate_check *c, int n, struct reconcile_stats *s)
 {
 	struct gate_check	low[CHUNK];
 	int64_t			first[CHUNK], second;
@@ -222,14 +232,29 @@ reconcile_chunk(struct store *st, struct gate_check *c, int n,
 	if (nlow > 0) {
 		nanosleep(&(struct timespec){ 0, SECOND_LOOK_MS * 1000000L },
 		    NULL);
-		if (read_wants(st, low, nlow) == -1 ||
-		    gate_reconcile(st->redis, low, (size_t)nlow) == -1)
-			return (-1);
-		count_sets(low, nlow, s);
+		if (mode == RECONCILE_NOW) {
+			if (read_wants(st, low, nlow) == -1 ||
+			    gate_reconcile(st->redis, low, (size_t)nlow) == -1)
+				return (-1);
+			count_sets(low, nlow, s);
+		} else {
+			/* the counter before the database, as at the first look */
+			if (gate_versions(st->redis, low, (size_t)nlow) == -1 ||
+			    read_wants(st, low, nlow) == -1)
+				return (-1);
+			for (i = 0; i < nlow; i++) {
+				low[i].result = GATE_RACED;
+				low[i].had = low[i].counter[0] == '\0' ? -1 :
+				    strtoll(low[i].counter, NULL, 10);
+			}
+		}
 		for (i = 0; i < nlow; i++) {
 			second = low[i].had >= 0 ? low[i].want - low[i].had : 0;
 			low_note(&low[i], low[i].result != GATE_RACED ? 0 :
 			    first[i] < second ? first[i] : second);
+			/* the timer's low pools are settled, not tried again */
+			if (mode == RECONCILE_TIMER)
+				low[i].result = GATE_SAME;
 		}
 		memcpy(c + nnow, low, (size_t)nlow * sizeof *low);
 	}
@@ -249,8 +274,8 @@ keep_raced(struct gate_check *c, int n)
 }
 
 int
-reconcile_gates(struct store *st, struct reconcile_stats *s, char *err,
-    size_t errlen)
+reconcile_gates(struct store *st, enum reconcile_mode mode,
+    struct reconcile_stats *s, char *err, size_t errlen)
 {
 	struct gate_check	*c = xcalloc(CHUNK, sizeof *c), after;
 	int			 n, i, rv = 0;
@@ -265,10 +290,10 @@ reconcile_gates(struct store *st, struct reconcile_stats *s, char *err,
 	while (rv == 0 && (n = active_pools(st, &after, c)) > 0) {
 		after = c[n - 1];
 		s->events += n;
-		rv = reconcile_chunk(st, c, n, s);
+		rv = reconcile_chunk(st, mode, c, n, s);
 		for (i = 0; rv == 0 && i < RACE_RETRIES &&
 		    (n = keep_raced(c, n)) > 0; i++)
-			rv = reconcile_chunk(st, c, n, s);
+			rv = reconcile_chunk(st, mode, c, n, s);
 		if (rv == 0)
 			s->raced += keep_raced(c, n);
 	}

@@ -8,8 +8,8 @@
  * work; when its holder dies, the lease expires and another child takes it
  * within LEASE_TTL_MS plus a tick. The work, every reconcile_interval_s:
  *   - reconcile every ACTIVE event's gate counter with the database (a
- *     false "sold out" lasts at most one interval, two under a surge that
- *     keeps moving the counter; see redis_gate.h);
+ *     false "sold out" lasts at most one interval plus LOW_PERSIST_MS, 1 s:
+ *     a low counter must show at two passes; see redis_gate.h);
  *   - forget idempotency keys older than idempotency_ttl_s.
  */
 #ifndef BO_HOUSEKEEPING_H
@@ -28,21 +28,30 @@ struct reconcile_stats {
 	int	events;		/* looked at */
 	int	corrected;	/* counters set (off, or missing) */
 	int	raced;		/* skipped: a give-back raced the pass */
-	int	pending;	/* pools low under traffic, to look at again */
+	int	pending;	/* low pools, to look at again */
 };
+
+/*
+ * Who runs a pass. RECONCILE_TIMER: housekeeping; a counter below the
+ * database is raised only when passes LOW_PERSIST_MS or more apart all
+ * found it low, by the smallest deficit (an admission may stay in flight
+ * longer than any one look). RECONCILE_NOW: an operator; a low counter
+ * that a second look 200 ms later finds unchanged is set at once.
+ */
+enum reconcile_mode { RECONCILE_TIMER, RECONCILE_NOW };
 
 /*
  * Set every ACTIVE event's gate counter to the database's unsold seats,
  * unless an increment raced the read (tried again, twice, then left to the
- * next pass); a counter that stays below the database at every look of
- * passes LOW_PERSIST_MS or more apart gets the smallest deficit back. 0, or
- * -1 (the detail in the db or redis handle, in err).
+ * next pass); low counters as mode says. 0, or -1 (the detail in the db or
+ * redis handle, in err).
  */
-int	 reconcile_gates(struct store *, struct reconcile_stats *, char *err,
-	    size_t errlen) __attribute__((warn_unused_result));
+int	 reconcile_gates(struct store *, enum reconcile_mode,
+	    struct reconcile_stats *, char *err, size_t errlen)
+	    __attribute__((warn_unused_result));
 /*
  * Milliseconds until the next pass after one that ended with s: a pool left
- * low under traffic is looked at again as soon as its give-back may be due
+ * low is looked at again as soon as its give-back may be due
  * (LOW_PERSIST_MS), not a whole interval_s later; else interval_s.
  */
 int64_t	 reconcile_next_ms(const struct reconcile_stats *s, int interval_s);

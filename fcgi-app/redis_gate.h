@@ -12,9 +12,9 @@
  *   - the housekeeping child reconciles every counter with the database
  *     every reconcile_interval_s, so a give-back that never happened (a
  *     worker killed between admission and compensation, a Redis timeout
- *     after the script ran) makes a false "sold out" for at most that long,
- *     or two intervals under a surge that keeps the counter moving (the
- *     deficit must show at two passes, housekeeping.c).
+ *     after the script ran) makes a false "sold out" for at most that long
+ *     and a second more (the deficit must show at two passes,
+ *     housekeeping.c).
  *
  * Reconciliation must not itself make a counter low: a cancel that returns
  * seats between its read of the database and its write would be lost. So
@@ -23,8 +23,8 @@
  * Decrements do not bump it: one lost to a reconcile makes the counter
  * high, which is safe. Nor should it make a counter high for nothing: a
  * counter below the database may only show a reservation still in flight,
- * so it is raised only after a second look, a moment later, finds the
- * counter unchanged (housekeeping.c).
+ * so it is raised only when passes a second apart all find it low
+ * (housekeeping.c).
  *
  * The keys carry no TTL, so maxmemory-policy volatile-lru never evicts them.
  * Every call that fails means "Redis unavailable": use the database.

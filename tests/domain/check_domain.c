@@ -880,13 +880,15 @@ START_TEST(test_reconcile_gives_back_a_lost_admission_under_traffic)
 	hold_the_lease(true);
 	gate_set(id, 1997);		/* 3 seats admitted, never given back */
 	kid = churn(id, 2500);
-	ck_assert_msg(reconcile_gates(&st, &s, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(reconcile_gates(&st, RECONCILE_TIMER, &s, err,
+	    sizeof err) == 0, "%s", err);
 	in_flight = churned(id) + 1;
 	/* the low pool is looked at again after LOW_PERSIST_MS, not 5 s */
 	ck_assert_int_eq(s.pending, 1);
 	ck_assert_int_eq(reconcile_next_ms(&s, 5), 1000);
 	usleep(1200000);
-	ck_assert_msg(reconcile_gates(&st, &s, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(reconcile_gates(&st, RECONCILE_TIMER, &s, err,
+	    sizeof err) == 0, "%s", err);
 	ck_assert_int_eq(waitpid(kid, &status, 0), kid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ck_assert_int_ge(gate(id), 2000);
@@ -895,6 +897,79 @@ START_TEST(test_reconcile_gives_back_a_lost_admission_under_traffic)
 	/* given back: nothing pending, the next pass after the whole interval */
 	ck_assert_int_eq(s.pending, 0);
 	ck_assert_int_eq(reconcile_next_ms(&s, 5), 5000);
+	hold_the_lease(false);
+}
+END_TEST
+
+/*
+ * An admission in flight for longer than a look (under group commit a
+ * reservation waits for the batch before its own): the counter is low and
+ * unchanged at the timer's pass, then the reservation commits. The timer
+ * must not have raised the counter for it; the operator's pass, which
+ * trusts an unchanged second look, still sets a low counter at once.
+ */
+START_TEST(test_the_timer_waits_out_an_admission_in_flight)
+{
+	struct reconcile_stats	s;
+	int64_t			id = new_event(20, 10);
+	char			err[512], sql[200];
+
+	hold_the_lease(true);
+	gate_set(id, 17);		/* 3 seats admitted, not yet committed */
+	ck_assert_msg(reconcile_gates(&st, RECONCILE_TIMER, &s, err,
+	    sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(gate(id), 17);
+	ck_assert_int_eq(s.pending, 1);
+	ck_assert_int_eq(reconcile_next_ms(&s, 5), 1000);
+	/* the reservation commits after the pass's second look */
+	snprintf(sql, sizeof sql, "UPDATE event_inventory SET available = "
+	    "available - 3 WHERE event_id = %" PRId64 " AND shard = 0", id);
+	ck_assert_int_eq(db_exec(st.db, sql), 0);
+	usleep(1200000);
+	ck_assert_msg(reconcile_gates(&st, RECONCILE_TIMER, &s, err,
+	    sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(gate(id), 17);
+	ck_assert_int_eq(unsold(id), 17);
+	ck_assert_int_eq(s.pending, 0);
+	ck_assert_int_eq(s.corrected, 0);
+	/* the operator's pass */
+	gate_set(id, 15);
+	ck_assert_msg(reconcile_gates(&st, RECONCILE_NOW, &s, err,
+	    sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(gate(id), 17);
+	ck_assert_int_eq(s.pending, 0);
+	hold_the_lease(false);
+}
+END_TEST
+
+/*
+ * An admission lost for good, no traffic: low at the timer's first pass and
+ * at the next, a second later; given back then, exactly.
+ */
+START_TEST(test_the_timer_gives_back_a_lost_admission)
+{
+	struct reconcile_stats	s;
+	int64_t			id = new_event(20, 10);
+	char			err[512];
+
+	hold_the_lease(true);
+	gate_set(id, 17);
+	ck_assert_msg(reconcile_gates(&st, RECONCILE_TIMER, &s, err,
+	    sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(gate(id), 17);
+	ck_assert_int_eq(s.pending, 1);
+	/* a pass before LOW_PERSIST_MS decides nothing yet */
+	ck_assert_msg(reconcile_gates(&st, RECONCILE_TIMER, &s, err,
+	    sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(gate(id), 17);
+	ck_assert_int_eq(s.pending, 1);
+	usleep(1200000);
+	ck_assert_msg(reconcile_gates(&st, RECONCILE_TIMER, &s, err,
+	    sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(gate(id), 20);
+	ck_assert_int_eq(unsold(id), 20);
+	ck_assert_int_eq(s.pending, 0);
+	ck_assert_int_ge(s.corrected, 1);
 	hold_the_lease(false);
 }
 END_TEST
@@ -916,13 +991,15 @@ START_TEST(test_reconcile_after_redis_forgot_its_scripts)
 	for (i = 0; i < 6; i++)
 		id[i] = new_event(2000, 20);
 	/* a first pass loads the script */
-	ck_assert_msg(reconcile_gates(&st, &s, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(reconcile_gates(&st, RECONCILE_NOW, &s, err,
+	    sizeof err) == 0, "%s", err);
 	for (i = 0; i < 6; i++)
 		gate_set(id[i], 2001 + i);	/* over the database: set at once */
 	r = redis_conn_commandf(st.redis, "SCRIPT FLUSH");
 	ck_assert_ptr_nonnull(r);
 	freeReplyObject(r);
-	ck_assert_msg(reconcile_gates(&st, &s, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(reconcile_gates(&st, RECONCILE_NOW, &s, err,
+	    sizeof err) == 0, "%s", err);
 	for (i = 0; i < 6; i++)
 		ck_assert_int_eq(gate(id[i]), 2000);
 	ck_assert_int_ge(s.corrected, 6);
@@ -996,6 +1073,8 @@ domain_suite(void)
 	tcase_add_test(res, test_lazy_reclaim_in_the_reservation_path);
 	tcase_add_test(res, test_two_sweepers_return_seats_once);
 	tcase_add_test(res, test_reconcile_gives_back_a_lost_admission_under_traffic);
+	tcase_add_test(res, test_the_timer_waits_out_an_admission_in_flight);
+	tcase_add_test(res, test_the_timer_gives_back_a_lost_admission);
 	tcase_add_test(res, test_a_rebuild_does_not_lose_a_give_back_made_meanwhile);
 	tcase_add_test(res, test_reconcile_after_redis_forgot_its_scripts);
 	suite_add_tcase(s, res);
