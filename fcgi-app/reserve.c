@@ -737,12 +737,15 @@ put(char *p, const char *end, const char *fmt, ...)
 
 /*
  * The leader's batch: the statements of one reservation, each once for
- * all items, on one shard, in three round trips:
+ * all items, on one shard, in two round trips:
  *   1. START; the event row LOCK IN SHARE MODE (it must sell every item);
- *   2. the tallies (one upsert, each row's CHECK is its user's limit) and
- *      the shard's conditional UPDATE by the items' sum;
- *   3. the reservation rows, their audit rows (each with its own item's
+ *      the tallies (one upsert, each row's CHECK is its user's limit, read
+ *      from that row in the same statement); the shard's conditional
+ *      UPDATE by the items' sum;
+ *   2. the reservation rows, their audit rows (each with its own item's
  *      txn id), COMMIT.
+ * The event row is judged when the first answer is in, after the writes
+ * of its round trip: a row that refuses rolls them back with the rest.
  * Anything refused rolls the whole batch back and every item runs alone,
  * where its own refusal is told apart. The rows' ids are consecutive
  * (one multi-row INSERT: InnoDB allocates a "simple insert" its ids in one
@@ -756,62 +759,56 @@ group_run(void *arg, struct gc_item **it, int n)
 	struct reservation r;
 	struct db_stmt	 s[4];
 	char		**row, *sql, *p, *end;
-	int64_t		 total = 0, inc = 1, limit = 0, boot;
+	int64_t		 total = 0, inc = 1, boot;
 	unsigned long	 session;
 	int		 shard = (int)(random() % it[0]->shards), i, j;
 	size_t		 cap;
 
 	for (i = 0; i < n; i++)
 		total += it[i]->qty;
-	sql = xasprintf("START TRANSACTION; SELECT status, event_date > "
-	    "UTC_TIMESTAMP(3), max_per_request, per_user_limit, waiting_room, "
-	    "@@auto_increment_increment FROM events WHERE id = %" PRId64
-	    " LOCK IN SHARE MODE", it[0]->event_id);
-	if (db_batch(st->db, sql, DB_BEGINS | DB_STATEMENTS, s, 2) == -1 ||
-	    (row = db_res_next(s[1].res)) == NULL ||
-	    !batch_sellable(row, it, n)) {
-		free(sql);
-		db_stmts_free(s, 2);
-		db_rollback(st->db);
+	/* The first round trip writes: a follower fences the session that
+	   sends it if we die, so it is named first. */
+	if (db_connect(st->db) == -1) {
 		batch_verdict(it, n, GC_NOT_COMMITTED, 0, 0);
 		return;
 	}
-	free(sql);
-	for (i = 0; i < n; i++)
-		for (j = 0; j < 5; j++)
-			snprintf(it[i]->event_row[j], sizeof it[i]->event_row[j],
-			    "%s", row[j]);
-	limit = strtoll(row[3], NULL, 10);
-	inc = strtoll(row[5], NULL, 10);
-	db_stmts_free(s, 2);
-	/* From here the session writes: a follower fences it if we die. */
 	session = db_session(st->db, &boot);
 	gc_leader_session(session, boot);
 
-	cap = 512 + (size_t)n * (sizeof it[0]->user_sql + sizeof it[0]->row_sql +
-	    sizeof it[0]->audit_sql + sizeof it[0]->alloc + 160);
+	cap = 1024 + (size_t)n * (sizeof it[0]->user_sql + sizeof it[0]->row_sql +
+	    sizeof it[0]->audit_sql + sizeof it[0]->alloc + 200);
 	sql = xmalloc(cap);
 	end = sql + cap;
-	p = put(sql, end, "INSERT INTO user_event_tally (event_id, user_id, "
-	    "seats, seat_limit) VALUES ");
+	p = put(sql, end, "START TRANSACTION; SELECT status, event_date > "
+	    "UTC_TIMESTAMP(3), max_per_request, per_user_limit, waiting_room, "
+	    "@@auto_increment_increment FROM events WHERE id = %" PRId64
+	    " LOCK IN SHARE MODE; INSERT INTO user_event_tally (event_id, "
+	    "user_id, seats, seat_limit) VALUES ", it[0]->event_id);
 	for (i = 0; i < n; i++)
-		p = put(p, end, "%s(%" PRId64 ", %s, %" PRId64 ", %" PRId64 ")",
+		p = put(p, end, "%s(%" PRId64 ", %s, %" PRId64 ", (SELECT "
+		    "per_user_limit FROM events WHERE id = %" PRId64 "))",
 		    i > 0 ? ", " : "", it[i]->event_id, it[i]->user_sql,
-		    it[i]->qty, limit);
-	p = put(p, end, " ON DUPLICATE KEY UPDATE seats = seats + VALUES(seats);"
+		    it[i]->qty, it[i]->event_id);
+	put(p, end, " ON DUPLICATE KEY UPDATE seats = seats + VALUES(seats);"
 	    " UPDATE event_inventory SET available = available - %" PRId64
 	    " WHERE event_id = %" PRId64 " AND class_code = '%s' AND shard = %d"
 	    " AND available >= %" PRId64, total, it[0]->event_id, it[0]->pool,
 	    shard, total);
-	if (db_batch(st->db, sql, DB_STATEMENTS, s, 2) == -1 ||
-	    s[1].affected != 1) {
+	if (db_batch(st->db, sql, DB_BEGINS | DB_STATEMENTS, s, 4) == -1 ||
+	    (row = db_res_next(s[1].res)) == NULL ||
+	    !batch_sellable(row, it, n) || s[3].affected != 1) {
 		free(sql);
-		db_stmts_free(s, 2);
+		db_stmts_free(s, 4);
 		db_rollback(st->db);
 		batch_verdict(it, n, GC_NOT_COMMITTED, 0, 0);
 		return;
 	}
-	db_stmts_free(s, 2);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < 5; j++)
+			snprintf(it[i]->event_row[j], sizeof it[i]->event_row[j],
+			    "%s", row[j]);
+	inc = strtoll(row[5], NULL, 10);
+	db_stmts_free(s, 4);
 
 	p = put(sql, end, "INSERT INTO reservations (event_id, user_id, "
 	    "quantity, seat_type, unit_price, total_price, status, "

@@ -3,8 +3,9 @@
  * daemon's GET /api/health is compared with. A prefork pool as the daemon's (one listening
  * unix socket, N workers each looping FCGX_Accept_r), answering every request with what the
  * daemon's /api/health answers (fcgi-app/health.c, response.c: the same status line, headers
- * and JSON shape, a fresh timestamp), and doing nothing else: no routing, no JSON library,
- * no logging. What the daemon costs on top of this is its own work.
+ * and JSON shape, a fresh timestamp) and ending it as the daemon does (worker.c finish()),
+ * and doing nothing else: no routing, no JSON library, no logging. What the daemon costs on
+ * top of this is its own work.
  *
  *   bare_fcgi SOCKET_PATH WORKERS [BACKLOG]
  *
@@ -63,6 +64,11 @@ worker(int fd, int slot)
 		    "X-Request-Id: bare-%d-%d-%lu\r\nCache-Control: no-store\r\n\r\n%s",
 		    blen, getpid(), slot, ++n, body);
 		FCGX_PutStr(out, len, r.out);
+		/* ended as the daemon ends one (worker.c finish()): stdin read
+		   to its end, then closed without libfcgi's lingering close */
+		while (FCGX_GetStr(body, sizeof body, r.in) > 0)
+			continue;
+		(void)FCGX_Detach(&r);
 		FCGX_Finish_r(&r);
 	}
 	_exit(0);
