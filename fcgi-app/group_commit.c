@@ -57,6 +57,10 @@ struct gc_table {
 
 static struct gc_table	*table;
 static int		 mine = -1;	/* this worker's slot */
+/* Slots whose owners wait for a change made under the mutex: woken after
+   it is let go, so that they do not wake only to wait for it. */
+static _Atomic uint32_t	*to_wake[GC_SLOTS];
+static int		 nwake;
 
 int
 gc_init(void)
@@ -94,7 +98,12 @@ gc_lock(void)
 static void
 gc_unlock(void)
 {
+	int	i;
+
 	pthread_mutex_unlock(&table->mu);
+	for (i = 0; i < nwake; i++)
+		syscall(SYS_futex, to_wake[i], FUTEX_WAKE, 1, NULL, NULL, 0);
+	nwake = 0;
 }
 
 static bool
@@ -107,7 +116,11 @@ static void
 set_state(struct gc_slot *s, enum gc_state st, bool wake)
 {
 	atomic_store(&s->state, st);
-	if (wake)
+	if (!wake)
+		return;
+	if (nwake < GC_SLOTS)
+		to_wake[nwake++] = &s->state;
+	else
 		syscall(SYS_futex, &s->state, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
