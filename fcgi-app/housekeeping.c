@@ -242,6 +242,8 @@ reconcile_chunk(struct store *st, enum reconcile_mode mode,
 			if (gate_versions(st->redis, low, (size_t)nlow) == -1 ||
 			    read_wants(st, low, nlow) == -1)
 				return (-1);
+			/* nothing set: each is noted below as a low pool
+			   that raced, with its counter at this look */
 			for (i = 0; i < nlow; i++) {
 				low[i].result = GATE_RACED;
 				low[i].had = low[i].counter[0] == '\0' ? -1 :

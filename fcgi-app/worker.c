@@ -182,9 +182,10 @@ serve(struct app *app, FCGX_Request *fr)
  * End the request without libfcgi's lingering close, which shuts the
  * connection down and then waits for nginx to close its end first: a sleep
  * and a wake-up for every request, while the worker could accept the next
- * one. The linger
- * guards a response against a reset while the peer still sends. Here stdin
- * is read to its end first, after which nginx sends nothing more.
+ * one. The linger guards a response against a reset while the peer still
+ * sends. Here stdin is read to its end first, after which nginx sends
+ * nothing more on this connection (with fastcgi_keep_conn on, libfcgi keeps
+ * it open for the next request and nothing is closed here).
  */
 static void
 finish(FCGX_Request *fr)
