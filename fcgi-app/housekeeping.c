@@ -238,25 +238,23 @@ reconcile_chunk(struct store *st, enum reconcile_mode mode,
 				return (-1);
 			count_sets(low, nlow, s);
 		} else {
-			/* the counter before the database, as at the first look */
+			/* nothing set, low_settle decides: the counter again
+			   before the database, as at the first look */
 			if (gate_versions(st->redis, low, (size_t)nlow) == -1 ||
 			    read_wants(st, low, nlow) == -1)
 				return (-1);
-			/* nothing set: each is noted below as a low pool
-			   that raced, with its counter at this look */
 			for (i = 0; i < nlow; i++) {
-				low[i].result = GATE_RACED;
+				low[i].result = GATE_SAME;	/* not tried again */
 				low[i].had = low[i].counter[0] == '\0' ? -1 :
 				    strtoll(low[i].counter, NULL, 10);
 			}
 		}
+		/* low at both looks (and not set): the smaller deficit */
 		for (i = 0; i < nlow; i++) {
 			second = low[i].had >= 0 ? low[i].want - low[i].had : 0;
-			low_note(&low[i], low[i].result != GATE_RACED ? 0 :
+			low_note(&low[i], mode == RECONCILE_NOW &&
+			    low[i].result != GATE_RACED ? 0 :
 			    first[i] < second ? first[i] : second);
-			/* the timer's low pools are settled, not tried again */
-			if (mode == RECONCILE_TIMER)
-				low[i].result = GATE_SAME;
 		}
 		memcpy(c + nnow, low, (size_t)nlow * sizeof *low);
 	}

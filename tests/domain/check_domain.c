@@ -811,6 +811,16 @@ gate_set(int64_t id, int64_t v)
 	freeReplyObject(r);
 }
 
+/* One reconcile pass that must succeed; its stats in *s. */
+static void
+reconciled(enum reconcile_mode mode, struct reconcile_stats *s)
+{
+	char	err[512];
+
+	ck_assert_msg(reconcile_gates(&st, mode, s, err, sizeof err) == 0,
+	    "%s", err);
+}
+
 /*
  * A surge that keeps moving the counter: one seat taken every 4 ms for `ms`
  * milliseconds (counted in bo:{ev:ID}:churn), then all given back at once,
@@ -873,22 +883,19 @@ START_TEST(test_reconcile_gives_back_a_lost_admission_under_traffic)
 {
 	struct reconcile_stats	s;
 	int64_t			id = new_event(2000, 20), in_flight;
-	char			err[512];
 	int			status;
 	pid_t			kid;
 
 	hold_the_lease(true);
 	gate_set(id, 1997);		/* 3 seats admitted, never given back */
 	kid = churn(id, 2500);
-	ck_assert_msg(reconcile_gates(&st, RECONCILE_TIMER, &s, err,
-	    sizeof err) == 0, "%s", err);
+	reconciled(RECONCILE_TIMER, &s);
 	in_flight = churned(id) + 1;
 	/* the low pool is looked at again after LOW_PERSIST_MS, not 5 s */
 	ck_assert_int_eq(s.pending, 1);
 	ck_assert_int_eq(reconcile_next_ms(&s, 5), 1000);
 	usleep(1200000);
-	ck_assert_msg(reconcile_gates(&st, RECONCILE_TIMER, &s, err,
-	    sizeof err) == 0, "%s", err);
+	reconciled(RECONCILE_TIMER, &s);
 	ck_assert_int_eq(waitpid(kid, &status, 0), kid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ck_assert_int_ge(gate(id), 2000);
@@ -912,12 +919,11 @@ START_TEST(test_the_timer_waits_out_an_admission_in_flight)
 {
 	struct reconcile_stats	s;
 	int64_t			id = new_event(20, 10);
-	char			err[512], sql[200];
+	char			sql[200];
 
 	hold_the_lease(true);
 	gate_set(id, 17);		/* 3 seats admitted, not yet committed */
-	ck_assert_msg(reconcile_gates(&st, RECONCILE_TIMER, &s, err,
-	    sizeof err) == 0, "%s", err);
+	reconciled(RECONCILE_TIMER, &s);
 	ck_assert_int_eq(gate(id), 17);
 	ck_assert_int_eq(s.pending, 1);
 	ck_assert_int_eq(reconcile_next_ms(&s, 5), 1000);
@@ -926,16 +932,14 @@ START_TEST(test_the_timer_waits_out_an_admission_in_flight)
 	    "available - 3 WHERE event_id = %" PRId64 " AND shard = 0", id);
 	ck_assert_int_eq(db_exec(st.db, sql), 0);
 	usleep(1200000);
-	ck_assert_msg(reconcile_gates(&st, RECONCILE_TIMER, &s, err,
-	    sizeof err) == 0, "%s", err);
+	reconciled(RECONCILE_TIMER, &s);
 	ck_assert_int_eq(gate(id), 17);
 	ck_assert_int_eq(unsold(id), 17);
 	ck_assert_int_eq(s.pending, 0);
 	ck_assert_int_eq(s.corrected, 0);
 	/* the operator's pass */
 	gate_set(id, 15);
-	ck_assert_msg(reconcile_gates(&st, RECONCILE_NOW, &s, err,
-	    sizeof err) == 0, "%s", err);
+	reconciled(RECONCILE_NOW, &s);
 	ck_assert_int_eq(gate(id), 17);
 	ck_assert_int_eq(s.pending, 0);
 	hold_the_lease(false);
@@ -950,22 +954,18 @@ START_TEST(test_the_timer_gives_back_a_lost_admission)
 {
 	struct reconcile_stats	s;
 	int64_t			id = new_event(20, 10);
-	char			err[512];
 
 	hold_the_lease(true);
 	gate_set(id, 17);
-	ck_assert_msg(reconcile_gates(&st, RECONCILE_TIMER, &s, err,
-	    sizeof err) == 0, "%s", err);
+	reconciled(RECONCILE_TIMER, &s);
 	ck_assert_int_eq(gate(id), 17);
 	ck_assert_int_eq(s.pending, 1);
 	/* a pass before LOW_PERSIST_MS decides nothing yet */
-	ck_assert_msg(reconcile_gates(&st, RECONCILE_TIMER, &s, err,
-	    sizeof err) == 0, "%s", err);
+	reconciled(RECONCILE_TIMER, &s);
 	ck_assert_int_eq(gate(id), 17);
 	ck_assert_int_eq(s.pending, 1);
 	usleep(1200000);
-	ck_assert_msg(reconcile_gates(&st, RECONCILE_TIMER, &s, err,
-	    sizeof err) == 0, "%s", err);
+	reconciled(RECONCILE_TIMER, &s);
 	ck_assert_int_eq(gate(id), 20);
 	ck_assert_int_eq(unsold(id), 20);
 	ck_assert_int_eq(s.pending, 0);
@@ -983,7 +983,6 @@ START_TEST(test_reconcile_after_redis_forgot_its_scripts)
 {
 	struct reconcile_stats	s;
 	int64_t			id[6];
-	char			err[512];
 	redisReply		*r;
 	int			i;
 
@@ -991,15 +990,13 @@ START_TEST(test_reconcile_after_redis_forgot_its_scripts)
 	for (i = 0; i < 6; i++)
 		id[i] = new_event(2000, 20);
 	/* a first pass loads the script */
-	ck_assert_msg(reconcile_gates(&st, RECONCILE_NOW, &s, err,
-	    sizeof err) == 0, "%s", err);
+	reconciled(RECONCILE_NOW, &s);
 	for (i = 0; i < 6; i++)
 		gate_set(id[i], 2001 + i);	/* over the database: set at once */
 	r = redis_conn_commandf(st.redis, "SCRIPT FLUSH");
 	ck_assert_ptr_nonnull(r);
 	freeReplyObject(r);
-	ck_assert_msg(reconcile_gates(&st, RECONCILE_NOW, &s, err,
-	    sizeof err) == 0, "%s", err);
+	reconciled(RECONCILE_NOW, &s);
 	for (i = 0; i < 6; i++)
 		ck_assert_int_eq(gate(id[i]), 2000);
 	ck_assert_int_ge(s.corrected, 6);

@@ -152,26 +152,32 @@ for f_, b_, when in pair_names:
 health_ratio = (sum(p[1] for p in health_pairs) / sum(p[2] for p in health_pairs)) if health_pairs else None
 
 
+def comm_cpu(name, comm):
+    """% of one core that comm's processes used during run name (cpusnap.py), or None"""
+    j = load_json(name + ".cpu.json")
+    if not j:
+        return None
+    return sum(v for c, v in j.get("ours_by_comm", []) if c == comm)
+
+
 def worker_us(name, comm, requests):
     """CPU of the responders per request (µs), from the run's CPU snapshots"""
-    c = load_json(name + ".cpu.json")
-    if not c or not requests:
-        return None
-    pct_ = dict(c.get("ours_by_comm", [])).get(comm)
-    return pct_ / 100 * c["seconds"] * 1e6 / requests if pct_ is not None else None
+    c, pct_ = load_json(name + ".cpu.json"), comm_cpu(name, comm)
+    return pct_ / 100 * c["seconds"] * 1e6 / requests if pct_ and requests else None
+
+
+RESPONDER = {"fcgi": "bo-worker", "bare": "bare_fcgi"}
 
 
 def pooled_us(side):
-    """the responders' CPU per request over all the pairs: (daemon, bare) µs, or None"""
-    tot = {"fcgi": [0.0, 0], "bare": [0.0, 0]}
+    """the responders' CPU per request over all the pairs, side "fcgi" (daemon) or "bare": µs, or None"""
+    us = n = 0
     for f_, fs, b_, bs in health_runs.values():
-        for key, n, st_, comm in (("fcgi", f_, fs, "bo-worker"), ("bare", b_, bs, "bare_fcgi")):
-            u = worker_us(n, comm, st_["requests"])
-            if u is not None:
-                tot[key][0] += u * st_["requests"]
-                tot[key][1] += st_["requests"]
-    t = tot[side]
-    return t[0] / t[1] if t[1] else None
+        name, st_ = (f_, fs) if side == "fcgi" else (b_, bs)
+        u = worker_us(name, RESPONDER[side], st_["requests"])
+        if u is not None:
+            us, n = us + u * st_["requests"], n + st_["requests"]
+    return us / n if n else None
 r1 = redis_csv("redis_evalsha_P1.csv")
 r16 = redis_csv("redis_evalsha_P16.csv")
 tx = {}
@@ -334,7 +340,7 @@ if health_pairs:
     w("|---|---|---|---|---|---|")
     for when, f_, b_ in health_pairs:
         fn, fs, bn, bs = health_runs[when]
-        fu, bu = worker_us(fn, "bo-worker", fs["requests"]), worker_us(bn, "bare_fcgi", bs["requests"])
+        fu, bu = worker_us(fn, RESPONDER["fcgi"], fs["requests"]), worker_us(bn, RESPONDER["bare"], bs["requests"])
         w(f"| {when} | {fmt(f_)} req/s | {fmt(b_)} req/s | {pct(f_ / b_)} | "
           f"{f'{fu:.1f} µs' if fu is not None else 'n/a'} | {f'{bu:.1f} µs' if bu is not None else 'n/a'} |")
     fu, bu = pooled_us("fcgi"), pooled_us("bare")
@@ -552,13 +558,6 @@ if g and c_fcgi:
       "transaction of 6 statements in one `CALL reserve_one_shard` (START + event row + per-user tally upsert + shard "
       "UPDATE + INSERT reservation + INSERT audit + COMMIT; the bare transaction is an UPDATE and an INSERT) and the "
       "JSON work, on the same 2 vCPUs as wrk, nginx, Redis and MariaDB.")
-def comm_cpu(name, comm):
-    j = load_json(name + ".cpu.json")
-    if not j:
-        return None
-    return sum(v for c, v in j.get("ours_by_comm", []) if c == comm)
-
-
 if g and tx_best:
     db_g = comm_cpu("surge_gate", "mariadbd")
     db_t = comm_cpu(f"tx_text_{tx_best['threads']}", "mariadbd")
