@@ -25,7 +25,10 @@
  * Writes one JSON object to OUT.json: rate, seconds, scheduled, sent, completed, the achieved
  * rate (requests sent per second over the schedule: below RATE, the client could not keep up or
  * waited for connections), the answers per second that came back within the schedule, statuses,
- * socket errors, timeouts, connections, latency_us {p50 p90 p99 p999 max}.
+ * socket errors, timeouts, connections, latency_us {p50 p90 p99 p999 max}, the wall-clock
+ * time of the schedule's start (t0_unix_ms) and, for each second of the schedule in which a
+ * request was due that took longer than SLOW_MS (or failed, or never came back), [second,
+ * how many, the slowest in ms]: slow_seconds, to set beside scripts/bench's stall probe.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -49,6 +52,7 @@
 #define CONN_CAP	2000	/* connections at most (-DCONN_CAP=N to test the wait) */
 #endif
 #define GRACE_S		10
+#define SLOW_MS		50	/* issue 13's target for p99 */
 #define TIMER_SLOT	UINT32_MAX
 
 enum cstate { C_FREE, C_CONNECTING, C_IDLE, C_BUSY };
@@ -525,7 +529,7 @@ int
 main(int argc, char **argv)
 {
 	struct epoll_event evs[256];
-	int64_t next = 0, i, nlat = 0, timeouts = 0, unsent, *lat;
+	int64_t next = 0, i, nlat = 0, timeouts = 0, unsent, *lat, t0_unix_ms;
 	int blocked = 0;	/* due requests are waiting for a connection */
 	double seconds;
 	FILE *out;
@@ -575,6 +579,12 @@ main(int argc, char **argv)
 	/* wake up on time: the default 50 us of timer slack would all count as latency */
 	prctl(PR_SET_TIMERSLACK, 1000UL);
 	t0 = now_us() + 10000;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		t0_unix_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 10;
+	}
 	t_end = t0 + (int64_t)(seconds * 1e6);
 	deadline = t_end + GRACE_S * 1000000LL;
 
@@ -662,12 +672,30 @@ main(int argc, char **argv)
 	    "\"latency_us\": {\"count\": %" PRId64 ", \"p50\": %" PRId64 ", \"p90\": %" PRId64 ", \"p99\": %" PRId64
 	    ", \"p999\": %" PRId64 ", \"max\": %" PRId64 "}, "
 	    "\"service_us\": {\"p50\": %" PRId64 ", \"p99\": %" PRId64 ", \"max\": %" PRId64 "}, "
-	    "\"send_lag_us\": {\"p50\": %" PRId64 ", \"p99\": %" PRId64 ", \"max\": %" PRId64 "}}\n",
+	    "\"send_lag_us\": {\"p50\": %" PRId64 ", \"p99\": %" PRId64 ", \"max\": %" PRId64 "}",
 	    err_connect, err_read, err_write, timeouts, failed, unsent, resent, queued, opened, max_open, CONN_CAP,
 	    nlat, pctl(lat, nlat, 0.50), pctl(lat, nlat, 0.90), pctl(lat, nlat, 0.99), pctl(lat, nlat, 0.999),
 	    nlat ? lat[nlat - 1] : 0,
 	    pctl(svc, nsvc, 0.50), pctl(svc, nsvc, 0.99), nsvc ? svc[nsvc - 1] : 0,
 	    pctl(lag, nlag, 0.50), pctl(lag, nlag, 0.99), nlag ? lag[nlag - 1] : 0);
+	/* still unanswered at the deadline (-1) count with their time so far; failed (-2) as slow */
+	fprintf(out, ", \"t0_unix_ms\": %" PRId64 ", \"slow_ms\": %d, \"slow_seconds\": [", t0_unix_ms, SLOW_MS);
+	for (i = 0, n = 0; i < nreq; ) {
+		int64_t s = (due(i) - t0) / 1000000, nslow = 0, worst = 0;
+
+		for (; i < nreq && (due(i) - t0) / 1000000 == s; i++) {
+			int64_t l = sched_lat[i] == -1 ? deadline - due(i) : sched_lat[i];
+
+			if (sched_lat[i] == -2 || l > SLOW_MS * 1000) {
+				nslow++;
+				if (l > worst)
+					worst = l;
+			}
+		}
+		if (nslow > 0)
+			fprintf(out, "%s[%" PRId64 ", %" PRId64 ", %" PRId64 "]", n++ ? ", " : "", s, nslow, worst / 1000);
+	}
+	fprintf(out, "]}\n");
 	fclose(out);
 	printf("openloop %s: %" PRId64 " scheduled at %.0f/s, %" PRId64 " answered, %" PRId64 " timeouts, "
 	    "p50 %.2f ms, p99 %.2f ms\n", argv[2], nreq, rate, completed, timeouts,

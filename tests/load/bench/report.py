@@ -711,6 +711,96 @@ else:
             for p_, q, j in sqlr) + f" (event {sqlr[0][1]['event']}).")
         w("")
 
+# ---------------------------------------------------------------- the machine's stalls
+# tests/load/bench/stallprobe.c, one line per second for the whole run, and windows.tsv, when
+# each measurement ran: a slow second of the open loop is set beside what the machine did then
+STALLS = {}
+stall_timer = ""
+try:
+    with open(os.path.join(out_dir, "stalls.tsv")) as f:
+        for line in f:
+            if line.startswith("#"):
+                stall_timer = "SCHED_FIFO" if "SCHED_FIFO" in line else "SCHED_OTHER"
+                continue
+            v = line.split()
+            if len(v) == 6:
+                STALLS[int(v[0])] = {"late": int(v[1]) / 1000, "fsyncs": int(v[2]), "fsync": int(v[3]) / 1000,
+                                     "steal": int(v[4]), "busy": int(v[5])}
+except (OSError, ValueError):
+    STALLS = {}
+WINDOWS = OrderedDict()
+for r in tsv(os.path.join(out_dir, "windows.tsv")):
+    if len(r) == 3:
+        WINDOWS[r[0]] = (float(r[1]), float(r[2]))
+STALL_MS = 50   # a second counts as stalled when the timer woke or an fsync took this long
+
+
+def stall_secs(t0, t1):
+    return [STALLS[u] for u in range(int(t0), int(t1) + 1) if u in STALLS]
+
+
+def stall_summary(rows):
+    if not rows:
+        return None
+    return {"secs": len(rows), "fsync": max(r["fsync"] for r in rows), "late": max(r["late"] for r in rows),
+            "stalled": sum(1 for r in rows if r["fsync"] >= STALL_MS or r["late"] >= STALL_MS),
+            "steal": sum(r["steal"] for r in rows) / len(rows),
+            "fsync_med": sorted(r["fsync"] for r in rows)[len(rows) // 2]}
+
+
+w("### The machine's stalls during the open loop")
+w("")
+if not STALLS:
+    w("Not measured in this run (no `stalls.tsv`: the stall probe came with a later `scripts/bench`).")
+    w("")
+else:
+    allsum = stall_summary(list(STALLS.values()))
+    w("`tests/load/bench/stallprobe.c` ran for the whole bench, one line a second: how late a timer of "
+      f"10 ms woke ({stall_timer}, so its lateness is a stall of the whole guest, not the bench's load), "
+      "the slowest 4-KB write + `fdatasync` (one every 20 ms, on the filesystem of MariaDB's data: what a "
+      "durable commit's log flush waits for), and the hypervisor's steal time (ms per second, both vCPUs). "
+      f"A second is *stalled* when either reached {STALL_MS} ms. Over the whole run ({allsum['secs']:,} s): "
+      f"fsync median of the per-second worst {allsum['fsync_med']:.1f} ms, worst {allsum['fsync']:,.0f} ms; "
+      f"timer worst {allsum['late']:,.0f} ms; {allsum['stalled']:,} stalled seconds; steal "
+      f"{allsum['steal']:.0f} ms/s on average.")
+    st = [r for r in tsv(os.path.join(out_dir, "settle.tsv")) if len(r) == 4]
+    if st:
+        slow_disk = [r[0] for r in st if int(r[3]) >= 10]
+        w("")
+        w(f"Before each of its {len(st)} measurements the bench waited for the machine to settle (under 15 % busy, "
+          f"and the probe's last fdatasync under 10 ms; 30 s at most): {sum(int(r[1]) for r in st):,} s in all. "
+          + (f"The disk was still slow when {len(slow_disk)} began: {', '.join(slow_disk[:8])}"
+             f"{', …' if len(slow_disk) > 8 else ''}." if slow_disk else "Every one began on a settled disk."))
+    w("")
+    w("The open-loop runs: the seconds of each schedule in which a request took more than 50 ms (from "
+      "`openloop`'s `slow_seconds`), beside the probe's worst in the same second or the one before.")
+    w("")
+    w("| run | probe over the run: fsync worst / timer worst / stalled s / steal | seconds with a request "
+      "> 50 ms | requests > 50 ms | of those seconds, stalled (probe) |")
+    w("|---|---|---|---|---|")
+    for (m, p_), j in OL.items():
+        name = f"openloop_{m}_{p_}"
+        win = WINDOWS.get(name)
+        sm = stall_summary(stall_secs(*win)) if win else None
+        probe = (f"{sm['fsync']:,.0f} ms / {sm['late']:,.0f} ms / {sm['stalled']} of {sm['secs']} s / "
+                 f"{sm['steal']:.0f} ms/s") if sm else "no probe lines"
+        label = f"{'reservations' if m == 'reserve' else 'cached GETs'} at {p_} %"
+        slow = j.get("slow_seconds")
+        if slow is None or "t0_unix_ms" not in j:
+            w(f"| {label} | {probe} | not recorded | | |")
+            continue
+        hit = []
+        for sec, n, worst in slow:
+            u = int((j["t0_unix_ms"] + 1000 * sec) // 1000)
+            rows = [STALLS[x] for x in (u - 1, u, u + 1) if x in STALLS]
+            if any(r["fsync"] >= STALL_MS or r["late"] >= STALL_MS for r in rows):
+                hit.append(sec)
+        w(f"| {label} | {probe} | "
+          f"{len(slow)} of {j['seconds']:.0f}" + (f" (s {', '.join(str(x[0]) for x in slow[:12])}"
+                                                   f"{', …' if len(slow) > 12 else ''})" if slow else "")
+          + f" | {sum(x[1] for x in slow):,} | {len(hit)} of {len(slow)} |")
+    w("")
+
 # the issue-13 targets that this bench measures
 t13 = []
 if g and tx_ceiling:
