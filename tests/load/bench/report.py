@@ -773,11 +773,13 @@ else:
              f"{', …' if len(slow_disk) > 8 else ''}." if slow_disk else "Every one began on a settled disk."))
     w("")
     w("The open-loop runs: the seconds of each schedule in which a request took more than 50 ms (from "
-      "`openloop`'s `slow_seconds`), beside the probe's worst in the same second or the one before.")
+      "`openloop`'s `slow_seconds`), beside what the probe saw from the second before to the one after: "
+      "a stall (fsync or timer), and the hypervisor's steal, which takes CPU from a service that runs at 80 % "
+      "of its capacity without a stall of any one process.")
     w("")
     w("| run | probe over the run: fsync worst / timer worst / stalled s / steal | seconds with a request "
-      "> 50 ms | requests > 50 ms | of those seconds, stalled (probe) |")
-    w("|---|---|---|---|---|")
+      "> 50 ms | requests > 50 ms | of those seconds, near a stall | steal near those seconds |")
+    w("|---|---|---|---|---|---|")
     for (m, p_), j in OL.items():
         name = f"openloop_{m}_{p_}"
         win = WINDOWS.get(name)
@@ -787,18 +789,21 @@ else:
         label = f"{'reservations' if m == 'reserve' else 'cached GETs'} at {p_} %"
         slow = j.get("slow_seconds")
         if slow is None or "t0_unix_ms" not in j:
-            w(f"| {label} | {probe} | not recorded | | |")
+            w(f"| {label} | {probe} | not recorded | | | |")
             continue
-        hit = []
+        hit, near = [], set()
         for sec, n, worst in slow:
             u = int((j["t0_unix_ms"] + 1000 * sec) // 1000)
-            rows = [STALLS[x] for x in (u - 1, u, u + 1) if x in STALLS]
-            if any(r["fsync"] >= STALL_MS or r["late"] >= STALL_MS for r in rows):
+            near.update(x for x in (u - 1, u, u + 1) if x in STALLS)
+            if any(STALLS[x]["fsync"] >= STALL_MS or STALLS[x]["late"] >= STALL_MS
+                   for x in (u - 1, u, u + 1) if x in STALLS):
                 hit.append(sec)
+        steal = (f"{sum(STALLS[x]['steal'] for x in near) / len(near):.0f} ms/s (max "
+                 f"{max(STALLS[x]['steal'] for x in near)})") if near else ""
         w(f"| {label} | {probe} | "
           f"{len(slow)} of {j['seconds']:.0f}" + (f" (s {', '.join(str(x[0]) for x in slow[:12])}"
                                                    f"{', …' if len(slow) > 12 else ''})" if slow else "")
-          + f" | {sum(x[1] for x in slow):,} | {len(hit)} of {len(slow)} |")
+          + f" | {sum(x[1] for x in slow):,} | {len(hit)} of {len(slow)} | {steal} |")
     w("")
 
 # the issue-13 targets that this bench measures
