@@ -703,6 +703,27 @@ else:
           + f"), and each shed answer is held {meta.get('nginx_shed_hold_s') or '?'} s before it is sent (nginx_shed_hold_s). "
           "Where they are more than 0.1 % (1 %) of the answers, p99.9 (p99) is that hold, not service time.")
         w("")
+    # group commit's batches: their size follows the load (a batch is what queued during the last commit)
+    bs = []
+    for key, label in [("surge_gate", "the gate surge (closed loop)")] + [
+            (f"openloop_reserve_{p_}", f"the open loop at {p_} %") for (m, p_) in OL if m == "reserve"]:
+        a, b = (metrics(os.path.join(res, f"{key}.metrics.{x}")) for x in ("before", "after"))
+        if a is None or b is None:
+            continue
+        nb = b.get("boxoffice_group_commits_total", 0) - a.get("boxoffice_group_commits_total", 0)
+        nr_ = (b.get("boxoffice_group_committed_reservations_total", 0)
+               - a.get("boxoffice_group_committed_reservations_total", 0))
+        nc = (b.get('boxoffice_reservations_total{outcome="confirmed"}', 0)
+              - a.get('boxoffice_reservations_total{outcome="confirmed"}', 0))
+        if nb > 0 and nc > 0:
+            db_us = worker_us(key, "mariadbd", nc)
+            bs.append(f"{label}: {fmt(nr_)} of {fmt(nc)} confirmed in {fmt(nb)} batches, {nr_ / nb:.1f} a batch"
+                      + (f", MariaDB {db_us:.0f} µs of CPU per reservation" if db_us else ""))
+    if bs:
+        w("Group commit's batches (the daemon's counters around each run): " + "; ".join(bs) + ". A batch is "
+          "what queued while the previous one committed: below capacity batches are small, and each "
+          "reservation carries more of a transaction's cost.")
+        w("")
     sqlr = [(p_, load_json(f"openloop_reserve_{p_}.sql.json"), j) for (m, p_), j in OL.items() if m == "reserve"]
     sqlr = [(p_, q, j) for p_, q, j in sqlr if q]
     if sqlr:
