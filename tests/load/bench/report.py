@@ -760,11 +760,15 @@ def stall_secs(t0, t1):
     return [STALLS[u] for u in range(int(t0), int(t1) + 1) if u in STALLS]
 
 
+def stalled(r):
+    return r["fsync"] >= STALL_MS or r["late"] >= STALL_MS
+
+
 def stall_summary(rows):
     if not rows:
         return None
     return {"secs": len(rows), "fsync": max(r["fsync"] for r in rows), "late": max(r["late"] for r in rows),
-            "stalled": sum(1 for r in rows if r["fsync"] >= STALL_MS or r["late"] >= STALL_MS),
+            "stalled": sum(1 for r in rows if stalled(r)),
             "steal": sum(r["steal"] for r in rows) / len(rows),
             "fsync_med": sorted(r["fsync"] for r in rows)[len(rows) // 2]}
 
@@ -815,9 +819,9 @@ else:
         hit, near = [], set()
         for sec, n, worst in slow:
             u = int((j["t0_unix_ms"] + 1000 * sec) // 1000)
-            near.update(x for x in (u - 1, u, u + 1) if x in STALLS)
-            if any(STALLS[x]["fsync"] >= STALL_MS or STALLS[x]["late"] >= STALL_MS
-                   for x in (u - 1, u, u + 1) if x in STALLS):
+            around = [x for x in (u - 1, u, u + 1) if x in STALLS]
+            near.update(around)
+            if any(stalled(STALLS[x]) for x in around):
                 hit.append(sec)
         steal = (f"{sum(STALLS[x]['steal'] for x in near) / len(near):.0f} ms/s (max "
                  f"{max(STALLS[x]['steal'] for x in near)})") if near else ""

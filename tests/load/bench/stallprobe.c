@@ -81,7 +81,8 @@ fsync_loop(void *arg)
 	return (NULL);
 }
 
-/* the steal and busy ticks of all CPUs so far (/proc/stat's first line) */
+/* the steal, busy and total ticks of all CPUs so far (/proc/stat's first line); busy as
+ * scripts/bench's cpu_ticks counts it: user, nice, system, irq, softirq (not steal) */
 static int
 cpu_ticks(int64_t *steal, int64_t *busy, int64_t *total)
 {
@@ -97,8 +98,8 @@ cpu_ticks(int64_t *steal, int64_t *busy, int64_t *total)
 	if (n != 8)
 		return (-1);
 	*steal = v[7];
-	*busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
-	*total = *busy + v[3] + v[4];
+	*busy = v[0] + v[1] + v[2] + v[5] + v[6];
+	*total = *busy + v[3] + v[4] + v[7];
 	return (0);
 }
 
