@@ -271,8 +271,11 @@ status_slot(int st)
 }
 
 static int statuses[1000];	/* every answer by status */
+static int shed_by_step[DONE];	/* nginx's 503s by the step they answered */
 static int resent, redials;	/* requests sent again after a closed connection; new connections */
-static int64_t *lat;		/* reservation latencies of admitted buyers, us */
+static int64_t *lat;		/* reservation latencies of admitted buyers, us: from the send */
+static int64_t *lat_admit;	/* the same from the admission's answer: the buyer's wait, with
+				   any wait for a free connection and any 503's Retry-After */
 static int nlat, joined, admitted, reserved, done_users, phase_admit;
 static int64_t admit_phase_us;
 
@@ -288,6 +291,7 @@ handle(struct conn *c, int st, int retry_after, const char *body)
 	statuses[st >= 0 && st < 1000 ? st : 0]++;
 	if (st == 503) {	/* shed by nginx: again after Retry-After */
 		us->shed++;
+		shed_by_step[us->step]++;
 		heap_push(u, t + (retry_after > 0 ? retry_after : 1) * 1000000LL);
 		return;
 	}
@@ -348,6 +352,7 @@ handle(struct conn *c, int st, int retry_after, const char *body)
 		us->reserve_us = (int)(t - us->reserve_sent_us);
 		if (st == 201) {
 			reserved++;
+			lat_admit[nlat] = t - us->admit_us;
 			lat[nlat++] = t - us->reserve_sent_us;
 		}
 		us->step = DONE;
@@ -415,14 +420,14 @@ cmp64(const void *a, const void *b)
 }
 
 static int64_t
-pctl(double q)
+pctl(const int64_t *v, double q)
 {
 	size_t i;
 
 	if (nlat == 0)
 		return (0);
 	i = (size_t)(q * (nlat - 1) + 0.5);
-	return (lat[i]);
+	return (v[i]);
 }
 
 /* join order: users sorted by join_sent; ok when number rises with it, checked as: no buyer
@@ -509,6 +514,7 @@ main(int argc, char **argv)
 	heap = calloc((size_t)total, sizeof *heap);
 	due = calloc((size_t)total, sizeof *due);
 	lat = calloc((size_t)nusers, sizeof *lat);
+	lat_admit = calloc((size_t)nusers, sizeof *lat_admit);
 	conns = calloc((size_t)nconn, sizeof *conns);
 	if ((ep = epoll_create1(0)) == -1) { perror("epoll_create1"); return (1); }
 	for (i = 0; i < nconn; i++) {
@@ -652,6 +658,7 @@ main(int argc, char **argv)
 	}
 	for (k = 0; k < 3; k++) no_token_201 += probe_status[k][0];
 	qsort(lat, (size_t)nlat, sizeof *lat, cmp64);
+	qsort(lat_admit, (size_t)nlat, sizeof *lat_admit, cmp64);
 
 	int64_t last_reserve = 0, sum_polls = 0, sum_nys = 0, sum_shed = 0;
 	int not_done = 0;
@@ -667,6 +674,7 @@ main(int argc, char **argv)
 	    "\"reserved_per_s\": %.1f, \"polls\": %" PRId64 ", \"not_yet_served\": %" PRId64 ", \"shed_503\": %" PRId64 ", "
 	    "\"numbers\": {\"first\": %" PRId64 ", \"last\": %" PRId64 ", \"duplicates\": %d, \"gaps\": %d}, "
 	    "\"join_order_inversions\": %d, \"admission_fifo_violations\": %d, \"probes\": %d, "
+	    "\"shed_by_step\": {\"join\": %d, \"poll\": %d, \"admit\": %d, \"reserve\": %d, \"probe\": %d}, "
 	    "\"resent\": %d, \"redials\": %d, "
 	    "\"probes_by_kind\": {",
 	    nusers, nconn, rate, joined, admitted, reserved, not_done,
@@ -674,7 +682,8 @@ main(int argc, char **argv)
 	    phase_admit ? (last_reserve - admit_phase_us) / 1e6 : 0.0,
 	    phase_admit && last_reserve > admit_phase_us ? reserved / ((last_reserve - admit_phase_us) / 1e6) : 0.0,
 	    sum_polls, sum_nys, sum_shed, numbers[0], numbers[nusers - 1], dup, gaps,
-	    join_inv, fifo_viol, nprobes, resent, redials);
+	    join_inv, fifo_viol, nprobes, shed_by_step[JOIN], shed_by_step[POLL], shed_by_step[ADMIT],
+	    shed_by_step[RESERVE], shed_by_step[PROBE], resent, redials);
 	{
 		static const char *kinds[3] = { "no_token", "forged_token", "another_buyers_token" };
 		for (k = 0; k < 3; k++)
@@ -683,8 +692,11 @@ main(int argc, char **argv)
 			    probe_status[k][3], probe_status[k][4], probe_status[k][5]);
 	}
 	fprintf(out, "}, \"probes_reserved\": %d, \"reserve_latency_us\": {\"count\": %d, \"p50\": %" PRId64
-	    ", \"p90\": %" PRId64 ", \"p99\": %" PRId64 ", \"max\": %" PRId64 "}, \"statuses\": {",
-	    no_token_201, nlat, pctl(0.50), pctl(0.90), pctl(0.99), nlat ? lat[nlat - 1] : 0);
+	    ", \"p90\": %" PRId64 ", \"p99\": %" PRId64 ", \"max\": %" PRId64 "}, "
+	    "\"reserve_from_admission_us\": {\"p50\": %" PRId64 ", \"p90\": %" PRId64 ", \"p99\": %" PRId64
+	    ", \"max\": %" PRId64 "}, \"statuses\": {",
+	    no_token_201, nlat, pctl(lat, 0.50), pctl(lat, 0.90), pctl(lat, 0.99), nlat ? lat[nlat - 1] : 0,
+	    pctl(lat_admit, 0.50), pctl(lat_admit, 0.90), pctl(lat_admit, 0.99), nlat ? lat_admit[nlat - 1] : 0);
 	for (i = 0, k = 0; i < 1000; i++)
 		if (statuses[i]) fprintf(out, "%s\"%d\": %d", k++ ? ", " : "", i, statuses[i]);
 	fprintf(out, "}}\n");
