@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections import OrderedDict, defaultdict
 
 out_dir, doc_path = sys.argv[1], sys.argv[2]
@@ -788,6 +789,20 @@ else:
       f"fsync median of the per-second worst {allsum['fsync_med']:.1f} ms, worst {allsum['fsync']:,.0f} ms; "
       f"timer worst {allsum['late']:,.0f} ms; {allsum['stalled']:,} stalled seconds; steal "
       f"{allsum['steal']:.0f} ms/s on average.")
+    # a probe that writes nothing for seconds: the guest, or the disk its file is on, stood still
+    ts = sorted(STALLS)
+    gaps = [(a, b) for a, b in zip(ts, ts[1:]) if b - a > 2]
+    if gaps:
+        def during(a, b):
+            hit = [n for n, (t0, t1) in WINDOWS.items() if t0 < b and t1 > a]
+            return f" (during {', '.join(hit)})" if hit else " (between measurements)"
+        w("")
+        w("**The machine stood still**: the probe wrote no line for "
+          + "; ".join(f"{b - a - 1} s after {time.strftime('%H:%M:%S', time.gmtime(a))} UTC{during(a, b)}"
+                      for a, b in gaps)
+          + ". Its timer runs SCHED_FIFO and its lines go to a file on the disk it measures, so the guest or "
+          "that disk stopped (nginx's logs and cache are on it too), and a measurement running then lost that "
+          "time.")
     st = [r for r in tsv(os.path.join(out_dir, "settle.tsv")) if len(r) == 4]
     if st:
         slow_disk = [r[0] for r in st if int(r[3]) >= 10]

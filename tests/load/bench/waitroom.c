@@ -28,9 +28,9 @@
  *
  *   waitroom PORT EVENT USERS CONNECTIONS RATE TAG DEADLINE_S PROBES OUT.json
  *
- * Writes one JSON object (counts, the FIFO checks, reservation latency percentiles, the
- * probes' statuses). Bounded: it stops at DEADLINE_S whatever is left, and opens only
- * CONNECTIONS sockets to 127.0.0.1:PORT.
+ * Writes one JSON object (counts, the FIFO checks, nginx's 503s by step, reservation latency
+ * percentiles from the send and from the admission's answer, the probes' statuses). Bounded:
+ * it stops at DEADLINE_S whatever is left, and opens only CONNECTIONS sockets to 127.0.0.1:PORT.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
