@@ -6,7 +6,7 @@
 #
 # bo_nginx_limits WORKERS LISTEN_BACKLOG [SOMAXCONN] [QUEUE_PER_WORKER]
 #   prints "API READS OPS": the in-flight limits of the site's three request classes
-#     API   = WORKERS x (1 + QUEUE_PER_WORKER)   (7 requests queued per responder by default)
+#     API   = WORKERS x (1 + QUEUE_PER_WORKER)   (1 request queued per responder by default)
 #     READS = max(4, WORKERS / 2)                (fills of the micro-cache)
 #     OPS   = 4                                  (health, readiness, metrics)
 #   API is lowered so that the three together stay within half of the listen queue (the
@@ -14,7 +14,7 @@
 #   the queue until a responder accepts them, and the other half is their room. A connect()
 #   to the daemon then never finds the queue full, which is what turned a surge into 502s.
 bo_nginx_limits() {
-    local w=$1 b=$2 somax=${3:-4096} q=${4:-7} api reads ops room
+    local w=$1 b=$2 somax=${3:-4096} q=${4:-1} api reads ops room
     [ "$b" -le "$somax" ] || b=$somax
     reads=$((w / 2)); [ "$reads" -ge 4 ] || reads=4
     ops=4

@@ -108,7 +108,7 @@ def test_the_limits_derive_from_the_daemon_config(stack):
     workers = int(app_conf(stack, "workers"))
     backlog = int(app_conf(stack, "listen_backlog") or 1024)
     somaxconn = Path("/proc/sys/net/core/somaxconn").read_text().strip()
-    queue = os.environ.get("BOXOFFICE_NGINX_QUEUE_PER_WORKER", "7")
+    queue = os.environ.get("BOXOFFICE_NGINX_QUEUE_PER_WORKER", "1")
     want = subprocess.run(["bash", "-c", f". '{ROOT}/scripts/lib/nginx-limits.sh'; "
                            f"bo_nginx_limits {workers} {backlog} {somaxconn} {queue}"],
                           capture_output=True, text=True, check=True).stdout.split()
