@@ -292,6 +292,9 @@ def section(w, res, meta, cpu, before_dirs=()):
                  "in-flight limit refuses gets its 503, retried after Retry-After,"
                  if wcap and wr["connections"] > wcap["connections"] else
                  f"{wr['connections']} keep-alive connections (as many as nginx lets into the daemon at once: "
+                 "a buyer may wait for one of them, which only the latency from admission below includes),"
+                 if adm else
+                 f"{wr['connections']} keep-alive connections (as many as nginx lets into the daemon at once: "
                  "a buyer may wait for one of them, unseen by the latency below),")
         w(f"{meta.get('room', '')}. `tests/load/bench/waitroom.c` simulates every buyer over {conns} as the "
           "on-sale page (web/app.js) behaves: the room admits 1/s while all buyers join (index order), then the "
