@@ -35,7 +35,8 @@ def role_limits(defaults, workers, backlog, somaxconn):
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     values = dict(defaults, boxoffice_workers=workers, boxoffice_listen_backlog=backlog,
                   common_sysctl={"net.core.somaxconn": somaxconn})
-    names = ("nginx_api_max_inflight", "nginx_api_max_inflight_reads", "nginx_api_max_inflight_ops")
+    names = ("nginx_api_max_inflight", "nginx_api_max_inflight_reads", "nginx_api_max_inflight_ops",
+             "nginx_api_max_inflight_admitted")
     for _ in range(5):   # defaults refer to defaults: render until nothing is left to render
         for key, value in list(values.items()):
             if isinstance(value, str) and "{{" in value and key.startswith(LIMIT_INPUTS):

@@ -34,7 +34,8 @@ def site_limits(stack):
     api_ = int(re.search(r"limit_conn boxoffice_inflight_api (\d+);", text).group(1))
     ops = int(re.search(r"limit_conn boxoffice_inflight_ops (\d+);", text).group(1))
     reads = int(re.search(r"max_conns=(\d+);", text).group(1))
-    return api_, reads, ops
+    admitted = int(re.search(r"limit_conn boxoffice_inflight_admitted (\d+);", text).group(1))
+    return api_, reads, ops, admitted
 
 
 def app_conf(stack, key):
@@ -83,13 +84,13 @@ def log_lines(path, needle, since=0, timeout=10.0):
 class HeldRequest:
     """A POST whose header nginx has, and whose body it waits for: one API slot taken."""
 
-    def __init__(self, url, rid):
+    def __init__(self, url, rid, extra=""):
         host, port = url.split("//")[1].split(":")
         self.sock = socket.create_connection((host, int(port)), timeout=30)
         self.body = json.dumps({"eventId": 1, "userId": "", "quantity": 1}).encode()
         self.sock.sendall(b"POST /api/reservations HTTP/1.1\r\nHost: boxoffice\r\n"
                           b"Content-Type: application/json\r\n"
-                          + f"Content-Length: {len(self.body)}\r\nX-Request-Id: {rid}\r\n"
+                          + f"Content-Length: {len(self.body)}\r\nX-Request-Id: {rid}\r\n{extra}"
                             "Connection: close\r\n\r\n".encode())
 
     def finish(self):
@@ -113,14 +114,14 @@ def test_the_limits_derive_from_the_daemon_config(stack):
                            f"bo_nginx_limits {workers} {backlog} {somaxconn} {queue}"],
                           capture_output=True, text=True, check=True).stdout.split()
     assert site_limits(stack) == tuple(int(x) for x in want)
-    api_, reads, ops = site_limits(stack)
-    # what makes a 502 impossible: never more connections than the listen queue can hold
-    assert api_ + reads + ops <= min(backlog, int(somaxconn))
-    assert api_ >= workers
+    api_, reads, ops, admitted = site_limits(stack)
+    # what makes a 502 impossible: never more connections than half the listen queue
+    assert api_ + reads + ops + admitted <= min(backlog, int(somaxconn)) // 2
+    assert api_ >= workers and admitted >= api_
 
 
 def test_over_the_api_limit_nginx_answers_503_and_the_daemon_never_sees_it(api, stack):
-    limit, _, _ = site_limits(stack)
+    limit, _, _, _ = site_limits(stack)
     ev = api.create_event(totalSeats=10)
     expect(api.call("GET", f"/api/events/{ev['id']}"), 200)     # the crowd's copy is there
     run = uuid.uuid4().hex[:10]
@@ -177,13 +178,93 @@ def test_over_the_api_limit_nginx_answers_503_and_the_daemon_never_sees_it(api, 
     assert not log_lines(access, f"ov-shed-{run}", since[access.name], timeout=0)
 
 
+def served_ticket_exchange(api, event_id, ticket, timeout=15):
+    """POST .../queue/admission until the ticket's number is served (it moves once a second)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = api.call("POST", f"/api/events/{event_id}/queue/admission", json={"ticket": ticket}, check=False)
+        if r.status_code != 409 or time.monotonic() > deadline:
+            return r
+        expect(r, 409, "NOT_YET_SERVED")
+        time.sleep(0.2)
+
+
+def test_admitted_buyers_have_slots_of_their_own(api, stack):
+    """A crowd of joiners that fills the api class does not refuse a buyer whose number came up:
+    the exchange of a served ticket and a reservation with an admission token are the admitted
+    class, counted apart; that class has its own limit, and a forged token buys only a place in
+    it and the daemon's 403."""
+    limit, _, _, admitted_limit = site_limits(stack)
+    ev = api.create_event(totalSeats=10)
+    api.admin("PUT", f"/api/events/{ev['id']}", 200,
+              json={"waitingRoom": {"enabled": True, "admitPerSecond": 1000}})
+    buyer = f"adm-{tag()}"
+    ticket = expect(api.call("POST", f"/api/events/{ev['id']}/queue", json={"userId": buyer}), 201)["data"]
+    run = uuid.uuid4().hex[:10]
+    ng = Path(stack.env["BOXOFFICE_NGINX_ACCESS_LOG"]).parent
+    shed_since = log_size(ng / "boxoffice.shed.log")
+    base = nginx_status(stack)["writing"]
+    held = [HeldRequest(stack.url, f"adm-held-{run}-{i}") for i in range(limit)]
+    late = {}
+
+    def join_late():                 # refused, then held ~4 s (the held slots time out at 10 s)
+        late["r"] = api.call("POST", f"/api/events/{ev['id']}/queue", check=False,
+                             json={"userId": f"late-{tag()}"}, headers={"X-Request-Id": f"adm-join-{run}"})
+    joiner = threading.Thread(target=join_late)
+    try:
+        wait_for(lambda: nginx_status(stack)["writing"] >= base + limit, f"nginx holding {limit} requests")
+        # the api class is full: the next joiner is refused...
+        joiner.start()
+        # ...and the admitted buyer is not
+        admission = expect(served_ticket_exchange(api, ev["id"], ticket["ticket"]), 201)["data"]
+        r = api.call("POST", "/api/reservations", check=False,
+                     headers={"X-Admission-Token": admission["admissionToken"]},
+                     json={"eventId": ev["id"], "userId": buyer, "quantity": 1})
+        assert expect(r, 201)["data"]["userId"] == buyer
+        # a forged token gets past nginx, not past the daemon
+        r = api.call("POST", "/api/reservations", check=False, headers={"X-Admission-Token": "a1.forged"},
+                     json={"eventId": ev["id"], "userId": f"forger-{tag()}", "quantity": 1})
+        expect(r, 403, "ADMISSION_REQUIRED")
+    finally:
+        statuses = [h.finish() for h in held]
+        joiner.join(30)
+    assert statuses == [400] * limit, statuses
+    assert_error_envelope(late["r"], 503, "SERVICE_UNAVAILABLE")
+
+    # the admitted class has a limit of its own
+    base = nginx_status(stack)["writing"]
+    token_header = "X-Admission-Token: a1.forged\r\n"
+    held = [HeldRequest(stack.url, f"adm-held2-{run}-{i}", token_header) for i in range(admitted_limit)]
+    try:
+        wait_for(lambda: nginx_status(stack)["writing"] >= base + admitted_limit,
+                 f"nginx holding {admitted_limit} admitted requests")
+        r = api.call("POST", "/api/reservations", check=False,
+                     headers={"X-Admission-Token": admission["admissionToken"], "X-Request-Id": f"adm-shed-{run}"},
+                     json={"eventId": ev["id"], "userId": buyer, "quantity": 1})
+        assert_error_envelope(r, 503, "SERVICE_UNAVAILABLE")
+        # while the api class is free again
+        expect(api.call("POST", f"/api/events/{ev['id']}/queue", json={"userId": f"later-{tag()}"}), 201)
+    finally:
+        statuses = [h.finish() for h in held]
+    assert statuses == [400] * admitted_limit, statuses
+
+    def both_shed():
+        lines = log_lines(ng / "boxoffice.shed.log", f"-{run}", shed_since, timeout=0)
+        return lines if len(lines) >= 2 else None
+    shed = wait_for(both_shed, "both refusals in the shed log", timeout=10)
+    assert sorted((s["requestId"], s["class"]) for s in shed) == [
+        (f"adm-join-{run}", "api"), (f"adm-shed-{run}", "admitted")], shed
+    assert api.sql_value(f"SELECT COUNT(*) FROM reservations WHERE event_id = {ev['id']} "
+                         "AND status = 'CONFIRMED'") == "1"
+
+
 def test_cache_fills_over_their_limit_get_503_never_502(api, stack):
     """The micro-cache's fills have their own limit (max_conns). With every responder busy, the
     fills of events nobody read before wait in the listen queue up to that limit; the rest get
     the 503 envelope, not the 502 of "no live upstreams"."""
     if os.environ.get("BOXOFFICE_DEBUG_ENDPOINTS", "").lower() not in ("on", "1", "yes", "true"):
         pytest.skip("needs the stack's debug endpoints (BOXOFFICE_DEBUG_ENDPOINTS=on)")
-    _, fills, _ = site_limits(stack)
+    _, fills, _, _ = site_limits(stack)
     workers = len(stack.workers())
     sleepers = [threading.Thread(target=requests.get, args=(stack.url + "/api/_debug/sleep?ms=2500",),
                                  kwargs={"timeout": 30}) for _ in range(workers)]
