@@ -82,7 +82,8 @@ def log_lines(path, needle, since=0, timeout=10.0):
 
 
 class HeldRequest:
-    """A POST whose header nginx has, and whose body it waits for: one API slot taken."""
+    """A POST whose header nginx has, and whose body it waits for: one slot of its class taken
+    (api; admitted with an X-Admission-Token header in extra)."""
 
     def __init__(self, url, rid, extra=""):
         host, port = url.split("//")[1].split(":")
