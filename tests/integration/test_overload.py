@@ -23,6 +23,7 @@ import requests
 from conftest import ROOT, assert_error_envelope
 from faultkit import metric
 from openapi_check import api, expect, tag  # noqa: F401 (api is a fixture)
+from test_waiting_room import admit, join, room_event
 
 
 def site(stack):
@@ -179,28 +180,15 @@ def test_over_the_api_limit_nginx_answers_503_and_the_daemon_never_sees_it(api, 
     assert not log_lines(access, f"ov-shed-{run}", since[access.name], timeout=0)
 
 
-def served_ticket_exchange(api, event_id, ticket, timeout=15):
-    """POST .../queue/admission until the ticket's number is served (it moves once a second)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        r = api.call("POST", f"/api/events/{event_id}/queue/admission", json={"ticket": ticket}, check=False)
-        if r.status_code != 409 or time.monotonic() > deadline:
-            return r
-        expect(r, 409, "NOT_YET_SERVED")
-        time.sleep(0.2)
-
-
 def test_admitted_buyers_have_slots_of_their_own(api, stack):
     """A crowd of joiners that fills the api class does not refuse a buyer whose number came up:
     the exchange of a served ticket and a reservation with an admission token are the admitted
     class, counted apart; that class has its own limit, and a forged token buys only a place in
     it and the daemon's 403."""
     limit, _, _, admitted_limit = site_limits(stack)
-    ev = api.create_event(totalSeats=10)
-    api.admin("PUT", f"/api/events/{ev['id']}", 200,
-              json={"waitingRoom": {"enabled": True, "admitPerSecond": 1000}})
+    ev = room_event(api, rate=1000, seats=10)
     buyer = f"adm-{tag()}"
-    ticket = expect(api.call("POST", f"/api/events/{ev['id']}/queue", json={"userId": buyer}), 201)["data"]
+    ticket = join(api, ev["id"], buyer)
     run = uuid.uuid4().hex[:10]
     ng = Path(stack.env["BOXOFFICE_NGINX_ACCESS_LOG"]).parent
     shed_since = log_size(ng / "boxoffice.shed.log")
@@ -217,7 +205,7 @@ def test_admitted_buyers_have_slots_of_their_own(api, stack):
         # the api class is full: the next joiner is refused...
         joiner.start()
         # ...and the admitted buyer is not
-        admission = expect(served_ticket_exchange(api, ev["id"], ticket["ticket"]), 201)["data"]
+        admission = admit(api, ev["id"], ticket["ticket"])
         r = api.call("POST", "/api/reservations", check=False,
                      headers={"X-Admission-Token": admission["admissionToken"]},
                      json={"eventId": ev["id"], "userId": buyer, "quantity": 1})
@@ -244,7 +232,7 @@ def test_admitted_buyers_have_slots_of_their_own(api, stack):
                      json={"eventId": ev["id"], "userId": buyer, "quantity": 1})
         assert_error_envelope(r, 503, "SERVICE_UNAVAILABLE")
         # while the api class is free again
-        expect(api.call("POST", f"/api/events/{ev['id']}/queue", json={"userId": f"later-{tag()}"}), 201)
+        join(api, ev["id"], f"later-{tag()}")
     finally:
         statuses = [h.finish() for h in held]
     assert statuses == [400] * admitted_limit, statuses
