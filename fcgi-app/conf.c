@@ -34,7 +34,7 @@ static const struct conf_key keys[] = {
 	INT(listen_backlog, "1024", 1, 65535, CONF_RESTART),
 	{ "socket_mode", CONF_OCTAL, OFF(socket_mode), "0660", 0, 0777, NULL,
 	    CONF_RESTART },
-	INT(workers, "32", 1, 1024, 0),
+	INT(workers, "64", 1, 1024, 0),
 	INT(max_requests, "10000", 0, INT_MAX, 0),
 	INT(max_requests_jitter, "1000", 0, INT_MAX, 0),
 	STR(pid_file, "", CONF_RESTART),

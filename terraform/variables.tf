@@ -183,7 +183,7 @@ variable "asg_desired_capacity" {
 variable "workers_per_instance" {
   description = "boxoffice-fcgi workers per instance (one MySQL connection each; most of them wait for a shared commit under a surge, see docs/PERFORMANCE.md)."
   type        = number
-  default     = 32
+  default     = 64
 
   validation {
     condition     = var.workers_per_instance >= 1 && var.workers_per_instance <= 256

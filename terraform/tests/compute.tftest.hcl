@@ -107,7 +107,7 @@ run "launch_template_and_asg" {
       "readonly READY_URL='http://127.0.0.1:8080/api/ready'",
       "complete_hook CONTINUE",
       "\"boxoffice_redis_tls\":true",
-      "\"boxoffice_workers\":32",
+      "\"boxoffice_workers\":64",
       "\"boxoffice_admin_token_secret_arn\":\"${aws_secretsmanager_secret.this["admin_token"].arn}\"",
       "\"boxoffice_admission_secret_arn\":\"${aws_secretsmanager_secret.this["admission_secret"].arn}\"",
     ] : strcontains(base64decode(aws_launch_template.this.user_data), s)])

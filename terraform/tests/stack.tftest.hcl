@@ -44,8 +44,8 @@ run "defaults_plan" {
   command = plan
 
   assert {
-    condition     = module.database.max_connections == 830
-    error_message = "max_connections must be 20 instances x 32 workers + 25% + 30 admin = 830."
+    condition     = module.database.max_connections == 1630
+    error_message = "max_connections must be 20 instances x 64 workers + 25% + 30 admin = 1630."
   }
 
   assert {
@@ -69,7 +69,7 @@ run "defaults_plan" {
   }
 
   assert {
-    condition     = module.compute.bootstrap_vars.boxoffice_workers == 32 && module.compute.bootstrap_vars.boxoffice_redis_tls == true
+    condition     = module.compute.bootstrap_vars.boxoffice_workers == 64 && module.compute.bootstrap_vars.boxoffice_redis_tls == true
     error_message = "The bootstrap vars must carry the worker count and redis TLS."
   }
 

@@ -260,7 +260,7 @@ test('Aurora: MySQL 3, writer and reader in different AZs, 7-day backups, protec
   const [{ body: cpg }] = resources(root, 'aws_rds_cluster_parameter_group');
   assert.equal(body.db_cluster_parameter_group_name, '${aws_rds_cluster_parameter_group.this.name}');
   assert.equal(cpg.family, 'aurora-mysql8.0');
-  assert.match(mod.raw['main.tf'], /20 x 32\s+= 640/, 'the max_connections arithmetic is shown in a comment');
+  assert.match(mod.raw['main.tf'], /20 x 64\s+= 1280/, 'the max_connections arithmetic is shown in a comment');
 });
 
 test('Redis: 7.x, primary + replica, Multi-AZ failover, volatile-lru with the reason', async () => {

@@ -40,7 +40,7 @@ START_TEST(test_defaults)
 {
 	conf_defaults(&c);
 	ck_assert_str_eq(c.listen, "unix:/run/boxoffice/boxoffice.sock");
-	ck_assert_int_eq(c.workers, 32);
+	ck_assert_int_eq(c.workers, 64);
 	ck_assert_int_eq(c.max_requests, 10000);
 	ck_assert_int_eq(c.max_requests_jitter, 1000);
 	ck_assert_int_eq(c.inventory_shards, 16);

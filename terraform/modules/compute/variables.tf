@@ -97,7 +97,7 @@ variable "desired_capacity" {
 variable "workers_per_instance" {
   description = "boxoffice-fcgi workers per instance (each holds one MySQL connection)."
   type        = number
-  default     = 32
+  default     = 64
 
   validation {
     condition     = var.workers_per_instance >= 1 && var.workers_per_instance <= 256 && floor(var.workers_per_instance) == var.workers_per_instance

@@ -3,20 +3,23 @@
 #
 # The seed ran out of connections: 100 per pool x 20 instances against Aurora's
 # default. boxoffice-fcgi holds exactly one MySQL connection per worker, so with
-# the root module's defaults (ASG max 20, 32 workers, 30 admin):
+# the root module's defaults (ASG max 20, 64 workers, 30 admin):
 #
-#   app fleet at max size   20 x 32                  = 640
-#   headroom 25% of that    ceil(640 x 0.25)         = 160  (a worker being recycled
+#   app fleet at max size   20 x 64                  = 1280
+#   headroom 25% of that    ceil(1280 x 0.25)        =  320 (a worker being recycled
 #                           (max_requests) and its replacement overlap; an instance
 #                           draining for 35 s while its replacement connects)
-#   admin/migrations/ops                             =  30
-#   max_connections                                  = 830
+#   admin/migrations/ops                             =   30
+#   max_connections                                  = 1630
 #
-# (32 workers: under a surge most of them wait for a shared commit, and more of
-# them make larger batches; docs/PERFORMANCE.md.)
-# Aurora's default for db.r6g.large (16 GiB) is about 1000, so 830 lowers
-# it deliberately: the cap is set from the fleet, not the instance memory, and
-# the "connections" alarm fires at 80% of it.
+# (64 workers: under a surge most of them wait for a shared commit, and more of
+# them make larger batches; 64 confirmed 1.21-1.33x the reservations/s of 32 in
+# the bench, docs/PERFORMANCE.md.) Aurora derives about 1000 from the memory of
+# a db.r6g.large (16 GiB) and accepts more: these connections are mostly idle or
+# waiting on a commit, each costs the writer a thread and its buffers, and the
+# "connections" alarm fires at 80% of the cap. The cap is set from the fleet,
+# not the instance memory: an operator who lowers asg_max_size or
+# workers_per_instance lowers it too.
 #
 # Aurora MySQL accepts max_connections only at the instance level, so it lives
 # in the DB parameter group that both instances use; the cluster parameter
