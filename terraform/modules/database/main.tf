@@ -13,8 +13,8 @@
 #   max_connections                                  = 1630
 #
 # (64 workers: under a surge most of them wait for a shared commit, and more of
-# them make larger batches; 64 confirmed 1.21-1.33x the reservations/s of 32 in
-# the bench, docs/PERFORMANCE.md.) Aurora derives about 1000 from the memory of
+# them make larger batches; 64 confirmed 0.97-1.33x the reservations/s of 32 in
+# five full benches, over 1x in four, docs/PERFORMANCE.md.) Aurora derives about 1000 from the memory of
 # a db.r6g.large (16 GiB) and accepts more: these connections are mostly idle or
 # waiting on a commit, each costs the writer a thread and its buffers, and the
 # "connections" alarm fires at 80% of the cap. The cap is set from the fleet,
