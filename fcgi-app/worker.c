@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,13 +28,14 @@
 #include "worker.h"
 
 static volatile sig_atomic_t	worker_quit;
-static volatile sig_atomic_t	worker_in_request;
 static volatile sig_atomic_t	worker_listen_fd = -1;
 
 /*
- * SIGQUIT: finish the request in hand. When idle in accept(), closing the
- * listening socket makes accept fail at once (php-fpm does the same), which
- * also closes the window between checking the flag and blocking in accept.
+ * SIGQUIT: finish the request in hand, then stop. The worker blocks SIGQUIT
+ * except while it waits in accept(), so this runs only there: closing the
+ * listening socket makes the accept fail at once (php-fpm does the same),
+ * which also closes the window between checking the flag and blocking in
+ * accept.
  */
 static void
 on_quit(int sig)
@@ -41,11 +44,46 @@ on_quit(int sig)
 
 	(void)sig;
 	worker_quit = 1;
-	if (!worker_in_request && worker_listen_fd >= 0) {
+	if (worker_listen_fd >= 0) {
 		close(worker_listen_fd);
 		worker_listen_fd = -1;
 	}
 	errno = saved;
+}
+
+/*
+ * The next connection from nginx, or -1 when the worker is to stop (or
+ * accept failed: errno says which). We accept, not libfcgi: its accept for
+ * a unix socket then waits in select() for the request, which a signal
+ * interrupts, and it drops the connection it holds (nginx: 502). SIGQUIT
+ * is unblocked for the accept alone, so a connection once accepted is
+ * always served. The connection is handed to FCGX_Accept_r in the
+ * request's ipcFd, which libfcgi 2.4's header counts as its own; it reads
+ * a request from a connection it finds there (tests/integration:
+ * test_process.py, test_fcgi_direct.py).
+ */
+static int
+next_connection(const sigset_t *quit)
+{
+	int	fd, saved;
+
+	for (;;) {
+		if (worker_quit)
+			return (-1);
+		sigprocmask(SIG_UNBLOCK, quit, NULL);
+		fd = accept(worker_listen_fd, NULL, NULL);
+		saved = errno;
+		sigprocmask(SIG_BLOCK, quit, NULL);
+		if (fd >= 0)
+			return (fd);
+		if (worker_quit)
+			return (-1);
+		/* A connection reset before we took it. */
+		if (saved == EINTR || saved == ECONNABORTED || saved == EPROTO)
+			continue;
+		errno = saved;
+		return (-1);
+	}
 }
 
 static ssize_t
@@ -212,9 +250,12 @@ worker_main(const struct bo_conf *conf, int listen_fd, int slot)
 {
 	FCGX_Request	 fr;
 	struct app	*app;
+	sigset_t	 quit;
 	int64_t		 started = time_mono_ms();
 	bool		 failed = false;
 	unsigned long long limit;
+	const struct timeval header_wait = { 2, 0 }, no_wait = { 0, 0 };
+	int		 fd;
 
 	/*
 	 * SA_RESTART keeps reads and writes of a request in hand from failing
@@ -222,6 +263,9 @@ worker_main(const struct bo_conf *conf, int listen_fd, int slot)
 	 * socket it waits on, and the restarted call gets EBADF.
 	 */
 	child_setup("bo-worker", on_quit, true);
+	sigemptyset(&quit);
+	sigaddset(&quit, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &quit, NULL);
 	srandom((unsigned)(getpid() << 16) ^ (unsigned)time(NULL));
 	worker_listen_fd = listen_fd;
 	limit = worker_request_limit(conf->max_requests,
@@ -231,26 +275,55 @@ worker_main(const struct bo_conf *conf, int listen_fd, int slot)
 		log_error("worker: FCGX_Init failed");
 		exit(WORKER_EXIT_FATAL);
 	}
-	if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	/* No listening socket for libfcgi: next_connection() accepts, and
+	   libfcgi reads the request from the connection it is handed. */
+	if (FCGX_InitRequest(&fr, -1, 0) != 0) {
 		log_error("worker: FCGX_InitRequest failed");
 		exit(WORKER_EXIT_FATAL);
 	}
 	app = app_new(conf, slot);
 	app_warm_up(app);
 
-	while (!worker_quit) {
-		if (FCGX_Accept_r(&fr) < 0) {
+	for (;;) {
+		if (fr.ipcFd >= 0) {
+			/* nginx kept the connection (fastcgi_keep_conn): its
+			   next request comes on it, unless we are to stop. */
+			sigprocmask(SIG_UNBLOCK, &quit, NULL);
+			sigprocmask(SIG_BLOCK, &quit, NULL);
 			if (worker_quit)
 				break;
-			log_error("worker: accept failed: %s", strerror(errno));
-			failed = true;
-			break;
+		} else {
+			if ((fd = next_connection(&quit)) < 0) {
+				if (worker_quit)
+					break;
+				log_error("worker: accept failed: %s",
+				    strerror(errno));
+				failed = true;
+				break;
+			}
+			/* keepConnection: FCGX_Accept_r first finishes the
+			   request before, and would close this connection
+			   with it; the request's own flags replace it. A
+			   peer that sends nothing holds the worker for 2 s at
+			   most (libfcgi's own accept waited as long). */
+			fr.ipcFd = fd;
+			fr.keepConnection = 1;
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO,
+			    &header_wait, sizeof header_wait);
 		}
-		worker_in_request = 1;
+		if (FCGX_Accept_r(&fr) < 0) {
+			/* No request came (the peer closed, or 2 s passed):
+			   libfcgi closed the connection, and its own accept
+			   on no socket then failed. */
+			log_debug("worker: a connection closed before its "
+			    "request");
+			continue;
+		}
+		(void)setsockopt(fr.ipcFd, SOL_SOCKET, SO_RCVTIMEO, &no_wait,
+		    sizeof no_wait);
 		serve(app, &fr);
 		finish(&fr);
 		app->requests++;
-		worker_in_request = 0;
 		if (limit > 0 && app->requests >= limit) {
 			log_info("worker recycled after %llu requests",
 			    (unsigned long long)app->requests);

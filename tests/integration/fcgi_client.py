@@ -65,8 +65,14 @@ def _recv_exact(sock, n):
 
 
 def request(sock_path, method="GET", uri="/api/health", body=b"", headers=None,
-            content_type=None, content_length=None, timeout=10.0):
-    """Send one request to a FastCGI socket and return a Response."""
+            content_type=None, content_length=None, timeout=10.0, before_send=None,
+            conn=None):
+    """Send one request to a FastCGI socket and return a Response.
+
+    before_send, if given, is called once connected, before a byte is sent
+    (a worker may have accepted the connection by then). conn, if given, is
+    a connected socket that the request goes on with FCGI_KEEP_CONN set, as
+    nginx's fastcgi_keep_conn does; it stays open for the next request."""
     path, _, query = uri.partition("?")
     params = {
         "GATEWAY_INTERFACE": "CGI/1.1",
@@ -89,12 +95,16 @@ def request(sock_path, method="GET", uri="/api/health", body=b"", headers=None,
     for k, v in (headers or {}).items():
         params["HTTP_" + k.upper().replace("-", "_")] = v
 
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s = conn or socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     try:
-        s.connect(sock_path)
+        if conn is None:
+            s.connect(sock_path)
+        if before_send is not None:
+            before_send()
         req_id = 1
-        msg = _record(FCGI_BEGIN_REQUEST, req_id, struct.pack("!HB5x", FCGI_RESPONDER, 0))
+        keep = 1 if conn is not None else 0   # FCGI_KEEP_CONN
+        msg = _record(FCGI_BEGIN_REQUEST, req_id, struct.pack("!HB5x", FCGI_RESPONDER, keep))
         msg += _record(FCGI_PARAMS, req_id, _params(params))
         msg += _record(FCGI_PARAMS, req_id)
         if body:
@@ -117,7 +127,8 @@ def request(sock_path, method="GET", uri="/api/health", body=b"", headers=None,
                 app_status = struct.unpack("!IB3x", content)[0]
                 break
     finally:
-        s.close()
+        if conn is None:
+            s.close()
 
     head, sep, payload = out.partition(b"\r\n\r\n")
     if not sep:

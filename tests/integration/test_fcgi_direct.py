@@ -1,6 +1,7 @@
 """The daemon's own answers, straight over its FastCGI socket (no nginx in between)."""
 import json
 import re
+import socket
 
 from fcgi_client import request
 
@@ -20,6 +21,40 @@ def test_health_direct_has_envelope_and_request_id(stack):
     assert ISO_TS.match(body["timestamp"]), body
     # the daemon makes up an id when nginx passes none
     assert r.header("X-Request-Id"), r.headers
+
+
+def test_a_kept_connection_serves_request_after_request(stack):
+    """With FCGI_KEEP_CONN (nginx's fastcgi_keep_conn) the worker that holds
+    the connection reads the next request from it, not a new connection."""
+    path = stack.env["BOXOFFICE_APP_SOCKET"]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(path)
+        for i in range(3):
+            r = request(path, "GET", "/api/health", conn=conn, timeout=5.0,
+                        headers={"X-Request-Id": f"kept-{i}"})
+            assert r.status == 200, (i, r.body)
+            assert r.header("X-Request-Id") == f"kept-{i}"
+
+
+def test_silent_connections_do_not_hold_the_workers(stack):
+    """A peer that connects to the daemon and sends nothing is dropped after
+    2 s, so that as many such peers as there are workers cannot stop it."""
+    path = stack.env["BOXOFFICE_APP_SOCKET"]
+    workers = len(stack.wait_workers(1))
+    silent = []
+    try:
+        for _ in range(workers + 2):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.connect(path)
+            silent.append(c)
+        r = request(path, "GET", "/api/health", timeout=30.0)
+        assert r.status == 200, r.body
+        for c in silent[:workers]:
+            c.settimeout(10.0)
+            assert c.recv(1) == b"", "the daemon should close a silent connection"
+    finally:
+        for c in silent:
+            c.close()
 
 
 def test_request_id_from_nginx_is_echoed(stack):
