@@ -258,9 +258,10 @@ worker_main(const struct bo_conf *conf, int listen_fd, int slot)
 	int		 fd;
 
 	/*
-	 * SA_RESTART keeps reads and writes of a request in hand from failing
-	 * with EINTR; an idle accept() still ends because on_quit closes the
-	 * socket it waits on, and the restarted call gets EBADF.
+	 * SIGQUIT is blocked from here on but in next_connection()'s accept()
+	 * and between the requests of a kept connection, so no read or write
+	 * of a request sees it. The accept it interrupts
+	 * restarts (SA_RESTART) on the socket on_quit closed, and gets EBADF.
 	 */
 	child_setup("bo-worker", on_quit, true);
 	sigemptyset(&quit);
