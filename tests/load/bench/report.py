@@ -725,6 +725,53 @@ else:
           "what queued while the previous one committed: below capacity batches are small, and each "
           "reservation carries more of a transaction's cost.")
         w("")
+    # what a confirmed reservation cost in CPU, by process, at each load: the per-request costs
+    # grow below capacity, so the closed-loop rate is not what the machine serves at its CPU's 80 %
+    COST = [("bo-worker", "workers"), ("mariadbd", "MariaDB"), ("nginx", "nginx"),
+            ("redis-server", "Redis"), ("load client", "load client")]
+    crows = []
+    closed = S["surge_gate"][1]
+    for key, label, rate in [("surge_gate", "the gate surge, closed loop", closed["confirmed_ps"] if closed else None)] + [
+            (f"openloop_reserve_{p_}", f"open loop, {p_} %", j["rate"]) for (m, p_), j in OL.items() if m == "reserve"]:
+        a, b = (metrics(os.path.join(res, f"{key}.metrics.{x}")) for x in ("before", "after"))
+        cj = load_json(key + ".cpu.json")
+        if a is None or b is None or not cj or not rate:
+            continue
+        nc = (b.get('boxoffice_reservations_total{outcome="confirmed"}', 0)
+              - a.get('boxoffice_reservations_total{outcome="confirmed"}', 0))
+        if nc <= 0:
+            continue
+        per = [worker_us(key, comm, nc) or 0.0 for comm, _ in COST]
+        total = cj["ours_pct_of_core"] / 100 * cj["seconds"] * 1e6 / nc
+        crows.append((label, rate, per, total, cj))
+    if len(crows) > 1:
+        w("What a confirmed reservation cost in CPU, by process (µs: the run's CPU snapshots over the confirmed "
+          "reservations of the daemon's counters), and the share of the machine that cost takes at the run's rate "
+          "(confirmed/s closed loop, the schedule's rate open loop; the machine has "
+          f"{crows[0][4]['ncpu']} vCPUs). *CPU busy* is over the whole window, which for the open loop includes "
+          "the answers still out after the schedule ended:")
+        w("")
+        w("| run | rate | " + " | ".join(n for _, n in COST)
+          + " | all of the bench's processes | against the closed loop | the machine at that rate | CPU busy / foreign |")
+        w("|---|---|" + "---|" * len(COST) + "---|---|---|---|")
+        base = crows[0][3]
+        for label, rate, per, total, cj in crows:
+            w(f"| {label} | {fmt(rate)}/s | " + " | ".join(f"{u:.0f}" for u in per)
+              + f" | **{total:.0f}** | {total / base:.2f}× | **{rate * total / 1e6 / cj['ncpu'] * 100:.0f} %** | "
+              f"{cj['machine_busy_pct']:.0f} % / {cj['foreign_pct_of_core']:.0f} % |")
+        w("")
+        wp = load_json("wakeprobe.json")
+        w("Below capacity every process spends more on each reservation: fewer requests share a wakeup, a "
+          "batch, a read of the socket. The closed-loop rate is not bound by the CPU (it is the commit chain's: "
+          "one batch commits at a time), so a fraction of that rate needs more than that fraction of the CPU."
+          + (f" A reservation wakes about ten processes in turn (client, nginx, a worker, Redis, the batch's "
+             f"leader, MariaDB, and back), and on this machine a wakeup round trip between two processes took "
+             f"**{wp['same_cpu_us']:.1f} µs on one vCPU and {wp['cross_cpu_us']:.1f} µs across two** "
+             f"(`tests/load/bench/wakeprobe.c`, a pipe ping-pong, median of {wp['runs']} runs of "
+             f"{wp['round_trips']:,} at the start of the run): below capacity a vCPU is often idle, and "
+             "waking it costs what the hypervisor charges."
+             if wp and wp.get("cross_cpu_us") is not None else ""))
+        w("")
     sqlr = [(p_, load_json(f"openloop_reserve_{p_}.sql.json"), j) for (m, p_), j in OL.items() if m == "reserve"]
     sqlr = [(p_, q, j) for p_, q, j in sqlr if q]
     if sqlr:
