@@ -356,6 +356,14 @@ def section(w, res, meta, cpu, before_dirs=()):
               f"refused | {d['boxoffice_queue_joined_total']:,.0f} / {d['boxoffice_queue_admitted_total']:,.0f} / "
               f"{d['boxoffice_queue_refused_total']:,.0f}; after: {gauges or 'n/a'} |")
         w(f"| CPU busy / foreign | {cpu('waiting_room')} |")
+        # what a buyer cost the bench's processes here and in the capacity pass: the pass is a closed
+        # loop, the room a paced one, and below capacity every request costs more (report.py)
+        rc, cc = _load(res, "waiting_room.cpu.json"), _load(res, "waiting_room_capacity.cpu.json")
+        if rc and wr.get("reserved") and cc and wcap and wcap.get("reserved"):
+            ur = rc["ours_pct_of_core"] / 100 * rc["seconds"] * 1e6 / wr["reserved"]
+            uc = cc["ours_pct_of_core"] / 100 * cc["seconds"] * 1e6 / wcap["reserved"]
+            w(f"| CPU a buyer cost, all of the bench's processes over each window (joins and polls included): "
+              f"the room / the capacity pass | {ur:,.0f} / {uc:,.0f} µs = {ur / uc:.2f}× |")
         w("")
 
     # ---- targets
