@@ -1165,7 +1165,7 @@ if any(kc.values()):
 
 w("### The knobs")
 w("")
-w("- **Workers per instance** (`workers`, default 16 in the example, 8 in the local stack; the bench uses "
+w("- **Workers per instance** (`workers`, default 64, the daemon's and the example's; 8 in the local stack; the bench uses "
   f"{meta.get('workers', '?')}). Each worker is one libfcgi responder with one MariaDB and one Redis "
   "connection and serves one request at a time, so workers bound the database concurrency. "
   + (f"In this run the bare hot-row transaction did best at {tx_best['threads']} clients (of 4/8/16). " if tx_best else "")
@@ -1173,8 +1173,9 @@ w("- **Workers per instance** (`workers`, default 16 in the example, 8 in the lo
   "too few leave the CPU idle while each worker waits for its commit. "
   "`instances × workers` must fit MariaDB's `max_connections` (300 locally). "
   + ("Measured above." if tgs else "Not measured in this run."))
-w("- **nginx workers and keepalive.** The stack's nginx runs `worker_processes 2` (one per core), "
-  "`worker_connections 2048`, client keepalive on (`keepalive_requests 10000`; wrk keeps its 1,000 "
+w("- **nginx workers and keepalive.** The stack's nginx: `worker_connections` "
+  f"{meta.get('nginx_worker_connections', 'n/a')} (one per core), "
+  "client keepalive on (`keepalive_requests 10000`; wrk keeps its 1,000 "
   "connections open). Upstream `fastcgi_keep_conn` stays **off**: a libfcgi responder is pinned to a kept "
   "connection, so with more requests in flight than responders requests stall until 504 "
   "(DESIGN.md; measured on this machine kind in /work/shared/reference/machine-ceilings.md: 1,383 upstream "
