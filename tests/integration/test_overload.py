@@ -62,6 +62,25 @@ def wait_for(pred, what, timeout=20.0):
     raise AssertionError(f"not within {timeout}s: {what}")
 
 
+def wait_holding(stack, base, n, what):
+    """Until nginx has read the headers of n held requests: its writing count reaches base + n.
+    base was read before they were sent, and a request counted in it then (another test's, in
+    a lingering close) may have ended since, so that the count stops short: n + 1 or more (the
+    held ones and the status request itself) that has not moved for half a second also does.
+    Held requests time out after client_body_timeout (10 s): this must come well before."""
+    seen = {"v": None, "since": time.monotonic()}
+
+    def holding():
+        v, now = nginx_status(stack)["writing"], time.monotonic()
+        if v != seen["v"]:
+            seen["v"], seen["since"] = v, now
+        return v >= base + n or (v >= n + 1 and now - seen["since"] >= 0.5)
+    try:
+        wait_for(holding, what, timeout=8.0)
+    except AssertionError as e:
+        raise AssertionError(f"{e} (nginx writing: {seen['v']}; before they were sent: {base})") from None
+
+
 def log_size(path):
     return Path(path).stat().st_size if Path(path).exists() else 0
 
@@ -104,7 +123,8 @@ class HeldRequest:
                 break
             data += chunk
         self.sock.close()
-        return int(data.split(b" ", 2)[1])
+        # None: closed without an answer (nginx's client_body_timeout, when a test failed first)
+        return int(data.split(b" ", 2)[1]) if data else None
 
 
 def test_the_limits_derive_from_the_daemon_config(stack):
@@ -132,7 +152,7 @@ def test_over_the_api_limit_nginx_answers_503_and_the_daemon_never_sees_it(api, 
     base = nginx_status(stack)["writing"]
     held = [HeldRequest(stack.url, f"ov-held-{run}-{i}") for i in range(limit)]
     try:
-        wait_for(lambda: nginx_status(stack)["writing"] >= base + limit, f"nginx holding {limit} requests")
+        wait_holding(stack, base, limit, f"nginx holding {limit} requests")
         before = metric(api, "boxoffice_http_requests_total", 'route="reservation_create"')
         refused = []
 
@@ -201,7 +221,7 @@ def test_admitted_buyers_have_slots_of_their_own(api, stack):
                              json={"userId": f"late-{tag()}"}, headers={"X-Request-Id": f"adm-join-{run}"})
     joiner = threading.Thread(target=join_late)
     try:
-        wait_for(lambda: nginx_status(stack)["writing"] >= base + limit, f"nginx holding {limit} requests")
+        wait_holding(stack, base, limit, f"nginx holding {limit} requests")
         # the api class is full: the next joiner is refused...
         joiner.start()
         # ...and the admitted buyer is not
@@ -225,8 +245,7 @@ def test_admitted_buyers_have_slots_of_their_own(api, stack):
     token_header = "X-Admission-Token: a1.forged\r\n"
     held = [HeldRequest(stack.url, f"adm-held2-{run}-{i}", token_header) for i in range(admitted_limit)]
     try:
-        wait_for(lambda: nginx_status(stack)["writing"] >= base + admitted_limit,
-                 f"nginx holding {admitted_limit} admitted requests")
+        wait_holding(stack, base, admitted_limit, f"nginx holding {admitted_limit} admitted requests")
         r = api.call("POST", "/api/reservations", check=False,
                      headers={"X-Admission-Token": admission["admissionToken"], "X-Request-Id": f"adm-shed-{run}"},
                      json={"eventId": ev["id"], "userId": buyer, "quantity": 1})
