@@ -704,10 +704,19 @@ else:
           + f"), and each shed answer is held {meta.get('nginx_shed_hold_s') or '?'} s before it is sent (nginx_shed_hold_s). "
           "Where they are more than 0.1 % (1 %) of the answers, p99.9 (p99) is that hold, not service time.")
         w("")
-    # group commit's batches: their size follows the load (a batch is what queued during the last commit)
-    bs = []
-    for key, label in [("surge_gate", "the gate surge (closed loop)")] + [
-            (f"openloop_reserve_{p_}", f"the open loop at {p_} %") for (m, p_) in OL if m == "reserve"]:
+    # the reservation runs, closed loop and open, from the daemon's counters around each and its CPU
+    # snapshots: group commit's batches (their size follows the load: a batch is what queued during the
+    # last commit), and what a confirmed reservation cost in CPU by process; the per-request costs grow
+    # below capacity, so the closed-loop rate is not what the machine serves at its CPU's 80 %
+    COST = [("bo-worker", "workers"), ("mariadbd", "MariaDB"), ("nginx", "nginx"),
+            ("redis-server", "Redis"), ("load client", "load client")]
+    closed = S["surge_gate"][1]
+    bs, crows = [], []
+    for key, label, cost_label, rate in [
+            ("surge_gate", "the gate surge (closed loop)", "the gate surge, closed loop",
+             closed["confirmed_ps"] if closed else None)] + [
+            (f"openloop_reserve_{p_}", f"the open loop at {p_} %", f"open loop, {p_} %", j["rate"])
+            for (m, p_), j in OL.items() if m == "reserve"]:
         a, b = (metrics(os.path.join(res, f"{key}.metrics.{x}")) for x in ("before", "after"))
         if a is None or b is None:
             continue
@@ -716,34 +725,22 @@ else:
                - a.get("boxoffice_group_committed_reservations_total", 0))
         nc = (b.get('boxoffice_reservations_total{outcome="confirmed"}', 0)
               - a.get('boxoffice_reservations_total{outcome="confirmed"}', 0))
-        if nb > 0 and nc > 0:
+        if nc <= 0:
+            continue
+        if nb > 0:
             db_us = worker_us(key, "mariadbd", nc)
             bs.append(f"{label}: {fmt(nr_)} of {fmt(nc)} confirmed in {fmt(nb)} batches, {nr_ / nb:.1f} a batch"
                       + (f", MariaDB {db_us:.0f} µs of CPU per reservation" if db_us else ""))
+        cj = load_json(key + ".cpu.json")
+        if cj and rate:
+            per = [worker_us(key, comm, nc) or 0.0 for comm, _ in COST]
+            total = cj["ours_pct_of_core"] / 100 * cj["seconds"] * 1e6 / nc
+            crows.append((cost_label, rate, per, total, cj))
     if bs:
         w("Group commit's batches (the daemon's counters around each run): " + "; ".join(bs) + ". A batch is "
           "what queued while the previous one committed: below capacity batches are small, and each "
           "reservation carries more of a transaction's cost.")
         w("")
-    # what a confirmed reservation cost in CPU, by process, at each load: the per-request costs
-    # grow below capacity, so the closed-loop rate is not what the machine serves at its CPU's 80 %
-    COST = [("bo-worker", "workers"), ("mariadbd", "MariaDB"), ("nginx", "nginx"),
-            ("redis-server", "Redis"), ("load client", "load client")]
-    crows = []
-    closed = S["surge_gate"][1]
-    for key, label, rate in [("surge_gate", "the gate surge, closed loop", closed["confirmed_ps"] if closed else None)] + [
-            (f"openloop_reserve_{p_}", f"open loop, {p_} %", j["rate"]) for (m, p_), j in OL.items() if m == "reserve"]:
-        a, b = (metrics(os.path.join(res, f"{key}.metrics.{x}")) for x in ("before", "after"))
-        cj = load_json(key + ".cpu.json")
-        if a is None or b is None or not cj or not rate:
-            continue
-        nc = (b.get('boxoffice_reservations_total{outcome="confirmed"}', 0)
-              - a.get('boxoffice_reservations_total{outcome="confirmed"}', 0))
-        if nc <= 0:
-            continue
-        per = [worker_us(key, comm, nc) or 0.0 for comm, _ in COST]
-        total = cj["ours_pct_of_core"] / 100 * cj["seconds"] * 1e6 / nc
-        crows.append((label, rate, per, total, cj))
     if len(crows) > 1:
         w("What a confirmed reservation cost in CPU, by process (µs: the run's CPU snapshots over the confirmed "
           "reservations of the daemon's counters), and the share of the machine that cost takes at the run's rate "
